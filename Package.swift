@@ -79,9 +79,10 @@ let package = Package(
         ),
         .target(
             name: "DevLoop",
-            dependencies: ["KubeClient", "KubeModel", "SwapEngine", logging],
+            dependencies: ["KubeClient", "KubeModel", "SwapPlan", "LocalProcess", "SyncCore", logging],
             swiftSettings: swiftSettings
         ),
+        .target(name: "SyncCore", dependencies: [.product(name: "Yams", package: "Yams")], swiftSettings: swiftSettings),
         .target(
             name: "SandboxRuntime",
             dependencies: ["KubeModel", logging] + nio,
@@ -95,7 +96,7 @@ let package = Package(
         .executableTarget(
             name: "swapdev-sandbox",
             dependencies: [
-                "SandboxCluster", logging,
+                "SandboxCluster", "SandboxRuntime", logging,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -114,6 +115,7 @@ let package = Package(
             dependencies: ["KubeClient", "KubeModel", logging],
             swiftSettings: swiftSettings
         ),
+        .executableTarget(name: "swapdev-tunnel-bench", dependencies: ["SSHTunnel"], swiftSettings: swiftSettings),
         .testTarget(name: "KubeModelTests", dependencies: ["KubeModel"], swiftSettings: swiftSettings),
         .testTarget(name: "KubeEnvironmentTests", dependencies: ["KubeEnvironment", "KubeModel"], swiftSettings: swiftSettings),
         .testTarget(name: "KubeClientTests", dependencies: ["KubeClient", "KubeModel", "SwapdevTesting"], swiftSettings: swiftSettings),
@@ -122,6 +124,9 @@ let package = Package(
         .testTarget(name: "SandboxClusterTests", dependencies: ["SandboxCluster", "KubeModel", "SwapdevTesting", "KubeClient"], swiftSettings: swiftSettings),
         .testTarget(name: "SwapPlanTests", dependencies: ["SwapPlan", "KubeModel"], swiftSettings: swiftSettings),
         .testTarget(name: "LocalProcessTests", dependencies: ["LocalProcess"], swiftSettings: swiftSettings),
+        .testTarget(name: "SyncCoreTests", dependencies: ["SyncCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "DevLoopTests", dependencies: ["DevLoop", "KubeModel", "SwapdevTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "SwapEngineTests", dependencies: ["SwapEngine", "SwapdevTesting", "KubeClient"], swiftSettings: swiftSettings),
+        .testTarget(name: "SwapSafetyTests", dependencies: ["SwapEngine", "SwapPlan", "KubeModel", "SwapdevTesting", "KubeClient"], swiftSettings: swiftSettings),
     ]
 )

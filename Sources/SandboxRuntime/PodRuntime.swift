@@ -53,6 +53,10 @@ public struct ContainerLaunchSpec: Sendable {
     public var readinessProbe: ProbeSpec?
     public var livenessProbe: ProbeSpec?
     public var startupProbe: ProbeSpec?
+    /// `true` when the pod gave no `command`, so `argv` holds only `args` for the image's
+    /// ENTRYPOINT. Only the swapdev proxy image has an entrypoint the sandbox can run; for it,
+    /// `argv` is appended to `proxy-image/entrypoint.sh`.
+    public var runsImageEntrypoint = false
 
     public init(name: String, image: String, argv: [String], workingDirectory: String?,
                 environment: [(name: String, value: String)], volumeMounts: [VolumeMountSpec],

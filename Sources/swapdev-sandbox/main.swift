@@ -1,0 +1,100 @@
+import ArgumentParser
+import Foundation
+import Logging
+import SandboxCluster
+import SandboxRuntime
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `swapdev-sandbox`: a local stand-in for the Kubernetes API with process-backed pods.
+@main
+struct SwapdevSandbox: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "swapdev-sandbox",
+        abstract: "A local test stand-in for the Kubernetes API whose pods are processes in network namespaces (not Kubernetes).",
+        subcommands: [Serve.self])
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Serve the sandbox API on 127.0.0.1 until SIGTERM or SIGINT.")
+
+    @Option(name: .long, help: "Directory for the CA, certificates, runtime state and the kubeconfig.")
+    var dir: String
+
+    @Option(name: .long, help: "Port on 127.0.0.1; 0 picks a free one (the kubeconfig says which).")
+    var port: Int = 0
+
+    @Option(name: .long, help: "Bearer token clients must send; a random one when omitted.")
+    var token: String?
+
+    @Option(name: .long, help: "The repository's proxy-image directory (default: found from the current directory or the executable).")
+    var proxyImageDir: String?
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port \(port) is not a TCP port; use 0 to pick a free one") }
+    }
+
+    func run() async throws {
+        guard geteuid() == 0 else {
+            FileHandle.standardError.write(Data("swapdev-sandbox: needs root (network namespaces, mounts); run it with sudo\n".utf8))
+            throw ExitCode(1)
+        }
+        var logger = Logger(label: "swapdev-sandbox")
+        logger.logLevel = ProcessInfo.processInfo.environment["SWAPDEV_SANDBOX_DEBUG"] == nil ? .notice : .debug
+        let directory = URL(fileURLWithPath: dir).standardizedFileURL
+        let runtime: ProcessPodRuntime
+        do {
+            runtime = try ProcessPodRuntime(
+                stateDirectory: directory.appendingPathComponent("runtime"),
+                proxyImageDirectory: proxyImageDirectory(), logger: logger)
+        } catch {
+            FileHandle.standardError.write(Data("swapdev-sandbox: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        let cluster: SandboxCluster
+        do {
+            cluster = try await SandboxCluster.start(SandboxConfiguration(directory: directory, port: port, token: token), runtime: runtime)
+        } catch {
+            await runtime.shutdown()
+            FileHandle.standardError.write(Data("swapdev-sandbox: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        // Unbuffered write: the line must reach a log file before anything else happens.
+        FileHandle.standardOutput.write(Data("swapdev-sandbox: serving https://127.0.0.1:\(cluster.port); kubeconfig \(cluster.kubeconfigPath)\n".utf8))
+        await waitForTermination()
+        FileHandle.standardOutput.write(Data("swapdev-sandbox: stopping\n".utf8))
+        await cluster.shutdown()
+    }
+
+    /// `--proxy-image-dir`, else `proxy-image` in the current directory or above the executable.
+    private func proxyImageDirectory() -> URL? {
+        if let proxyImageDir { return URL(fileURLWithPath: proxyImageDir) }
+        let manager = FileManager.default
+        let cwd = URL(fileURLWithPath: manager.currentDirectoryPath).appendingPathComponent("proxy-image")
+        if manager.fileExists(atPath: cwd.path) { return cwd }
+        var folder = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        while folder.path != "/" {
+            let candidate = folder.appendingPathComponent("proxy-image")
+            if manager.fileExists(atPath: candidate.path) { return candidate }
+            folder = folder.deletingLastPathComponent()
+        }
+        return nil
+    }
+
+    /// Returns on the first SIGTERM or SIGINT.
+    private func waitForTermination() async {
+        signal(SIGTERM, SIG_IGN)
+        signal(SIGINT, SIG_IGN)
+        let (stream, continuation) = AsyncStream<Int32>.makeStream()
+        let sources = [SIGTERM, SIGINT].map { number in
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { continuation.yield(number) }
+            source.resume()
+            return source
+        }
+        for await _ in stream { break }
+        for source in sources { source.cancel() }
+    }
+}
