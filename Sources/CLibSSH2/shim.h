@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/eventfd.h>
 
 /// Per-session state of the receive hook. Only the session's I/O thread touches it.
 typedef struct swapdev_recv_state {
@@ -61,6 +62,13 @@ static inline LIBSSH2_SESSION *swapdev_session_init(swapdev_recv_state *state) {
     }
     return session;
 }
+
+/// A non-blocking, close-on-exec eventfd: how other threads wake a session's I/O thread.
+static inline int swapdev_eventfd(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
+
+/// Names the calling thread (visible in /proc and debuggers); _GNU_SOURCE-free via prctl.
+#include <sys/prctl.h>
+static inline void swapdev_set_thread_name(const char *name) { (void)prctl(PR_SET_NAME, name, 0, 0, 0); }
 
 /// The SSH_EXTENDED_DATA_STDERR stream id (a macro in libssh2.h).
 static inline int swapdev_stderr_stream_id(void) { return SSH_EXTENDED_DATA_STDERR; }
