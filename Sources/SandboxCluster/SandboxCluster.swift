@@ -13,12 +13,15 @@ public struct SandboxConfiguration: Sendable {
     public var token: String?
     /// Plain HTTP instead of HTTPS (tests that need no TLS); the kubeconfig still says https.
     public var plainHTTP: Bool
+    /// The addresses of this sandbox's pods and Services (must match the runtime's).
+    public var network: SandboxNetwork
 
-    public init(directory: URL, port: Int = 0, token: String? = nil, plainHTTP: Bool = false) {
+    public init(directory: URL, port: Int = 0, token: String? = nil, plainHTTP: Bool = false, network: SandboxNetwork = .standard) {
         self.directory = directory
         self.port = port
         self.token = token
         self.plainHTTP = plainHTTP
+        self.network = network
     }
 }
 
@@ -72,7 +75,7 @@ public final class SandboxCluster: Sendable {
         // openssl runs as a subprocess; wait for it on a GCD thread, not a cooperative one.
         let authority = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<CertificateAuthority, any Error>) in
             DispatchQueue.global().async {
-                continuation.resume(with: Result { try CertificateAuthority.prepare(in: directory) })
+                continuation.resume(with: Result { try CertificateAuthority.prepare(in: directory, network: configuration.network) })
             }
         }
         guard let caPEM = FileManager.default.contents(atPath: authority.caCertificatePath) else {
@@ -82,7 +85,8 @@ public final class SandboxCluster: Sendable {
         let authenticator = TokenAuthenticator(adminToken: token)
         let tokens = ServiceAccountTokens(authenticator: authenticator, caCertificate: caPEM)
         let store = ObjectStore()
-        let registry = Registry(store: store, tokens: tokens)
+        SandboxNode.hostIP = configuration.network.gatewayAddress
+        let registry = Registry(store: store, tokens: tokens, clusterIPs: ClusterIPAllocator(network: configuration.network))
         let router = APIRouter(registry: registry, authenticator: authenticator, streams: PodStreams(registry: registry, runtime: runtime))
 
         let tls: NIOSSLContext?
@@ -107,7 +111,7 @@ public final class SandboxCluster: Sendable {
         } catch {
             throw SandboxSetupError("cannot listen on 127.0.0.1:\(configuration.port): \(error); pick another --port or 0")
         }
-        try seed(registry)
+        try seed(registry, network: configuration.network)
         let builder = LaunchSpecBuilder(registry: registry, caCertificate: caPEM)
         let controllers = ControllerManager(registry: registry, runtime: runtime, builder: builder, tokens: tokens, apiPort: server.port)
         try controllers.start(store: store, runtime: runtime)
@@ -120,13 +124,13 @@ public final class SandboxCluster: Sendable {
     }
 
     /// What every cluster starts with.
-    private static func seed(_ registry: Registry) throws {
+    private static func seed(_ registry: Registry, network: SandboxNetwork) throws {
         for namespace in ["default", "kube-system", "kube-public", "kube-node-lease"] {
             try registry.create(ResourceCatalog.namespaces, namespace: nil, body: ["metadata": ["name": .string(namespace)]])
         }
         try registry.create(ResourceCatalog.services, namespace: "default", body: [
             "metadata": ["name": "kubernetes", "labels": ["component": "apiserver", "provider": "kubernetes"]],
-            "spec": ["clusterIP": "10.96.0.1", "ports": [["name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443]]],
+            "spec": ["clusterIP": .string(network.kubernetesServiceIP), "ports": [["name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443]]],
         ])
     }
 

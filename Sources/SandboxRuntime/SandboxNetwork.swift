@@ -27,6 +27,24 @@ public struct SandboxNetwork: Sendable, Hashable {
     /// namespaces `swapdev-<tag>`, veths `swv<tag>`.
     public static let standard = SandboxNetwork()
 
+    /// How many sandboxes can run side by side on one host (see ``slot(_:)``).
+    public static let slotCount = 16
+
+    /// The network of the `index`-th sandbox on this host, so that several sandboxes (say,
+    /// parallel test suites) never share a bridge or an address: slot 0 is ``standard``;
+    /// slot N uses bridge `swapdevN`, pods in 10.(244-N).0.0/16 and Services in 10.(96+N).0.0/16.
+    public static func slot(_ index: Int) -> SandboxNetwork {
+        guard index > 0 else { return .standard }
+        return SandboxNetwork(bridgeName: "swapdev\(index)", podPrefix: "10.\(244 - index)", servicePrefix: "10.\(96 + index)",
+                              namePrefix: "swapdev\(index)-", vethPrefix: "sv\(index)")
+    }
+
+    /// The pod network's gateway: the host as pods see it.
+    public var gatewayAddress: String { gateway }
+
+    /// The ClusterIP of the `kubernetes` Service in `default`: the first Service address.
+    public var kubernetesServiceIP: String { "\(servicePrefix).0.1" }
+
     var gateway: String { "\(podPrefix).0.1" }
     var podCIDR: String { "\(podPrefix).0.0/16" }
     var serviceCIDR: String { "\(servicePrefix).0.0/16" }

@@ -47,9 +47,15 @@ struct ObjectAPITests {
         defer { Task { await sandbox.stop() } }
         let created = await sandbox.call("POST", "/apis/apps/v1/namespaces/default/deployments", Fixtures.deployment("web"))
         #expect(created.code == 201)
-        var first = created.body
-        first[path: ["spec", "replicas"]] = 3
-        let updated = await sandbox.call("PUT", "/apis/apps/v1/namespaces/default/deployments/web", first)
+        // The deployment controller writes status concurrently (bumping the resourceVersion), so
+        // the first update is read-modify-write with retry on 409 — what every client must do.
+        var updated = created
+        for _ in 0..<20 {
+            var latest = await sandbox.call("GET", "/apis/apps/v1/namespaces/default/deployments/web", nil).body
+            latest[path: ["spec", "replicas"]] = 3
+            updated = await sandbox.call("PUT", "/apis/apps/v1/namespaces/default/deployments/web", latest)
+            if updated.code != 409 { break }
+        }
         #expect(updated.code == 200)
         #expect(updated.body.resourceVersion != created.body.resourceVersion)
 

@@ -40,7 +40,7 @@ extension HostTests {
             let secretsExisted = FileManager.default.fileExists(atPath: "/var/run/secrets")
             let fixture = try RuntimeFixture()
             let beforeProcesses = HostSnapshot.capture(processMarker: fixture.marker)
-            await fixture.runtime.updateServices([ServiceRoute(namespace: "default", name: "svc", clusterIP: "10.97.0.40", ports: [
+            await fixture.runtime.updateServices([ServiceRoute(namespace: "default", name: "svc", clusterIP: "10.127.0.40", ports: [
                 .init(port: 80, endpoints: []),
             ])])
             for name in ["one", "two"] {

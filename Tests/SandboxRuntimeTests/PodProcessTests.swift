@@ -71,7 +71,7 @@ extension HostTests {
                 // No default route inside a pod: nothing can leave the machine.
                 let routes = try await fixture.exec(b.uid, "main", ["ip", "-4", "route"])
                 #expect(!routes.stdout.contains("default"))
-                #expect(routes.stdout.contains("10.97.0.0/16 via 10.247.0.1"))
+                #expect(routes.stdout.contains("10.127.0.0/16 via 10.247.0.1"))
                 let hostname = try await fixture.exec(b.uid, "main", ["hostname"])
                 #expect(hostname.stdout == "b\n")
             }

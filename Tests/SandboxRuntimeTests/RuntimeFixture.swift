@@ -6,7 +6,7 @@ import Testing
 /// A runtime on its own bridge and address ranges (so a live sandbox on the machine is not
 /// disturbed), plus helpers to wait for statuses, exec and fetch URLs.
 final class RuntimeFixture: Sendable {
-    static let network = SandboxNetwork(bridgeName: "swrt0", podPrefix: "10.247", servicePrefix: "10.97",
+    static let network = SandboxNetwork(bridgeName: "swrt0", podPrefix: "10.247", servicePrefix: "10.127",
                                         namePrefix: "swrt-", vethPrefix: "swrtv")
     let runtime: ProcessPodRuntime
     let stateDirectory: URL
@@ -33,7 +33,7 @@ final class RuntimeFixture: Sendable {
     }
 
     /// Strings that identify this fixture's host objects in ``HostLeftovers/matching(_:)``.
-    var ownNames: [String] { ["swrt", "10.247.", "10.97.", stateDirectory.path] }
+    var ownNames: [String] { ["swrt", "10.247.", "10.127.", stateDirectory.path] }
 
     func shutdown() async {
         await runtime.shutdown()

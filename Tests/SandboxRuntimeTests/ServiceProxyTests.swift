@@ -22,10 +22,10 @@ extension HostTests {
                 try await fixture.waitReady(two.uid)
                 try await fixture.waitReady(client.uid)
 
-                await fixture.runtime.updateServices([ServiceRoute(namespace: "default", name: "web", clusterIP: "10.97.0.20", ports: [
+                await fixture.runtime.updateServices([ServiceRoute(namespace: "default", name: "web", clusterIP: "10.127.0.20", ports: [
                     .init(port: 80, endpoints: [.init(ip: ipOne, port: 8080)]),
                 ])])
-                #expect(await host(["curl", "-sf", "-m", "5", "http://10.97.0.20/id"]).output == "first\n")
+                #expect(await host(["curl", "-sf", "-m", "5", "http://10.127.0.20/id"]).output == "first\n")
                 #expect(try await fixture.exec(client.uid, "main", ["curl", "-sf", "-m", "5", "http://web/id"]).stdout == "first\n")
 
                 // An endpoint on the host's loopback (how the `kubernetes` Service reaches the API server).
@@ -43,7 +43,7 @@ extension HostTests {
                     kill(hostServer.processIdentifier, SIGKILL)
                     hostServer.waitUntilExit()
                 }
-                await fixture.runtime.updateServices([ServiceRoute(namespace: "default", name: "api", clusterIP: "10.97.0.21", ports: [
+                await fixture.runtime.updateServices([ServiceRoute(namespace: "default", name: "api", clusterIP: "10.127.0.21", ports: [
                     .init(port: 443, endpoints: [.init(ip: "127.0.0.1", port: 18931)]),
                 ])])
                 let fromPod = try await fixture.exec(client.uid, "main", ["sh", "-c",
@@ -51,22 +51,22 @@ extension HostTests {
                 #expect(fromPod.stdout == "host\n")
 
                 // Both endpoints: round-robin reaches each.
-                await fixture.runtime.updateServices([ServiceRoute(namespace: "default", name: "web", clusterIP: "10.97.0.20", ports: [
+                await fixture.runtime.updateServices([ServiceRoute(namespace: "default", name: "web", clusterIP: "10.127.0.20", ports: [
                     .init(port: 80, endpoints: [.init(ip: ipOne, port: 8080), .init(ip: ipTwo, port: 8080)]),
                 ])])
                 var seen: Set<String> = []
-                for _ in 0..<4 { seen.insert(await host(["curl", "-sf", "-m", "5", "http://10.97.0.20/id"]).output) }
+                for _ in 0..<4 { seen.insert(await host(["curl", "-sf", "-m", "5", "http://10.127.0.20/id"]).output) }
                 #expect(seen == ["first\n", "second\n"])
 
                 // No ready endpoint: the connection is refused/closed.
-                await fixture.runtime.updateServices([ServiceRoute(namespace: "default", name: "web", clusterIP: "10.97.0.20", ports: [
+                await fixture.runtime.updateServices([ServiceRoute(namespace: "default", name: "web", clusterIP: "10.127.0.20", ports: [
                     .init(port: 80, endpoints: []),
                 ])])
-                #expect(await host(["curl", "-sf", "-m", "5", "http://10.97.0.20/id"]).code != 0)
+                #expect(await host(["curl", "-sf", "-m", "5", "http://10.127.0.20/id"]).code != 0)
 
                 // Removed service: the address is gone from the host.
                 await fixture.runtime.updateServices([])
-                #expect(await host(["curl", "-sf", "-m", "2", "http://10.97.0.20/id"]).code != 0)
+                #expect(await host(["curl", "-sf", "-m", "2", "http://10.127.0.20/id"]).code != 0)
             }
         }
 
@@ -87,11 +87,11 @@ extension HostTests {
                 let pod = fixture.pod("echo", [echo])
                 let ip = try await fixture.runtime.startPod(pod)
                 try await fixture.waitReady(pod.uid)
-                await fixture.runtime.updateServices([ServiceRoute(namespace: "default", name: "echo", clusterIP: "10.97.0.30", ports: [
+                await fixture.runtime.updateServices([ServiceRoute(namespace: "default", name: "echo", clusterIP: "10.127.0.30", ports: [
                     .init(port: 7000, endpoints: [.init(ip: ip, port: 7000)]),
                 ])])
                 let reply = await onDedicatedThread("half-close") { () -> String in
-                    guard case .success(let fd) = TCPConnect.connect(host: "10.97.0.30", port: 7000, timeout: .seconds(2)) else { return "connect failed" }
+                    guard case .success(let fd) = TCPConnect.connect(host: "10.127.0.30", port: 7000, timeout: .seconds(2)) else { return "connect failed" }
                     defer { close(fd) }
                     var limit = timeval(tv_sec: 5, tv_usec: 0)
                     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))

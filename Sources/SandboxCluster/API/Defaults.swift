@@ -1,4 +1,5 @@
 import Foundation
+import SandboxRuntime
 import KubeModel
 
 /// The defaults the real API server fills in on create, for the fields clients read back.
@@ -99,8 +100,9 @@ enum Defaults {
 /// The sandbox's single node.
 enum SandboxNode {
     static let name = "sandbox"
-    /// The pod network's gateway, which is the host as pods see it.
-    static let hostIP = "10.244.0.1"
+    /// The pod network's gateway, which is the host as pods see it. Set once by
+    /// `SandboxCluster.start` before anything reads it; one sandbox network per process.
+    nonisolated(unsafe) static var hostIP = SandboxNetwork.standard.gatewayAddress
 }
 
 extension Defaults {

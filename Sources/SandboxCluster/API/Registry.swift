@@ -15,13 +15,14 @@ struct DeleteOptions: Sendable {
 /// concurrency, generation, status subresources, graceful deletion and finalizers.
 final class Registry: Sendable {
     let store: ObjectStore
-    let clusterIPs = ClusterIPAllocator()
+    let clusterIPs: ClusterIPAllocator
     /// Issues service-account tokens and seeds new namespaces; `nil` in tests that need neither.
     let tokens: ServiceAccountTokens?
 
-    init(store: ObjectStore, tokens: ServiceAccountTokens? = nil) {
+    init(store: ObjectStore, tokens: ServiceAccountTokens? = nil, clusterIPs: ClusterIPAllocator = ClusterIPAllocator()) {
         self.store = store
         self.tokens = tokens
+        self.clusterIPs = clusterIPs
     }
 
     // MARK: Read
@@ -116,11 +117,11 @@ final class Registry: Sendable {
             }
             guard clusterIPs.reserve(requested) else {
                 throw APIError.invalid(ResourceCatalog.services, name, causes: [.init(
-                    reason: "FieldValueInvalid", message: "Invalid value: \"\(requested)\": provided IP is already allocated or not in 10.96.0.0/16",
+                    reason: "FieldValueInvalid", message: "Invalid value: \"\(requested)\": provided IP is already allocated or not in \(clusterIPs.range)",
                     field: "spec.clusterIPs")])
             }
         } else {
-            guard let ip = clusterIPs.allocate() else { throw APIError.internalError("the ClusterIP range 10.96.0.0/16 is exhausted") }
+            guard let ip = clusterIPs.allocate() else { throw APIError.internalError("the ClusterIP range \(clusterIPs.range) is exhausted") }
             object[path: ["spec", "clusterIP"]] = .string(ip)
         }
         object[path: ["spec", "clusterIPs"]] = [object[path: ["spec", "clusterIP"]] ?? .null]

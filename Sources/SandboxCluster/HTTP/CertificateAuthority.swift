@@ -1,4 +1,5 @@
 import Foundation
+import SandboxRuntime
 
 /// A setup step of the sandbox failed; the message says which file or tool and what to do.
 public struct SandboxSetupError: Error, Sendable, CustomStringConvertible {
@@ -14,13 +15,15 @@ struct CertificateAuthority: Sendable {
     var serverKeyPath: String
 
     /// SANs of the server certificate: every name a client on the host or in a pod may use.
-    static let subjectAltNames = [
-        "IP:127.0.0.1", "DNS:localhost", "IP:10.96.0.1", "DNS:kubernetes", "DNS:kubernetes.default",
-        "DNS:kubernetes.default.svc", "DNS:kubernetes.default.svc.cluster.local", "IP:10.244.0.1",
-    ]
+    static func subjectAltNames(network: SandboxNetwork) -> [String] {
+        [
+            "IP:127.0.0.1", "DNS:localhost", "IP:\(network.kubernetesServiceIP)", "DNS:kubernetes", "DNS:kubernetes.default",
+            "DNS:kubernetes.default.svc", "DNS:kubernetes.default.svc.cluster.local", "IP:\(network.gatewayAddress)",
+        ]
+    }
 
     /// Creates (or reuses, when all files exist) `ca.crt`, `ca.key`, `server.crt`, `server.key` in `directory`.
-    static func prepare(in directory: URL) throws -> CertificateAuthority {
+    static func prepare(in directory: URL, network: SandboxNetwork) throws -> CertificateAuthority {
         let ca = directory.appendingPathComponent("ca.crt").path
         let caKey = directory.appendingPathComponent("ca.key").path
         let cert = directory.appendingPathComponent("server.crt").path
@@ -35,7 +38,7 @@ struct CertificateAuthority: Sendable {
             basicConstraints=CA:FALSE
             keyUsage=digitalSignature,keyEncipherment
             extendedKeyUsage=serverAuth
-            subjectAltName=\(subjectAltNames.joined(separator: ","))
+            subjectAltName=\(subjectAltNames(network: network).joined(separator: ","))
 
             """
         do { try extText.write(toFile: ext, atomically: true, encoding: .utf8) } catch {

@@ -32,8 +32,14 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "The repository's proxy-image directory (default: found from the current directory or the executable).")
     var proxyImageDir: String?
 
+    @Option(name: .long, help: "Network slot 0-\(SandboxNetwork.slotCount - 1) (bridge swapdevN, its own pod and Service ranges); default: the first one no other sandbox holds.")
+    var networkSlot: Int?
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port \(port) is not a TCP port; use 0 to pick a free one") }
+        if let networkSlot, !(0..<SandboxNetwork.slotCount).contains(networkSlot) {
+            throw ValidationError("--network-slot \(networkSlot) is out of range; use 0-\(SandboxNetwork.slotCount - 1) or leave it out")
+        }
     }
 
     func run() async throws {
@@ -44,18 +50,26 @@ struct Serve: AsyncParsableCommand {
         var logger = Logger(label: "swapdev-sandbox")
         logger.logLevel = ProcessInfo.processInfo.environment["SWAPDEV_SANDBOX_DEBUG"] == nil ? .notice : .debug
         let directory = URL(fileURLWithPath: dir).standardizedFileURL
+        let slot: NetworkSlotLock
+        do {
+            slot = try NetworkSlotLock.acquire(requested: networkSlot)
+        } catch {
+            FileHandle.standardError.write(Data("swapdev-sandbox: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        let network = SandboxNetwork.slot(slot.index)
         let runtime: ProcessPodRuntime
         do {
             runtime = try ProcessPodRuntime(
                 stateDirectory: directory.appendingPathComponent("runtime"),
-                proxyImageDirectory: proxyImageDirectory(), logger: logger)
+                proxyImageDirectory: proxyImageDirectory(), network: network, logger: logger)
         } catch {
             FileHandle.standardError.write(Data("swapdev-sandbox: \(error)\n".utf8))
             throw ExitCode(1)
         }
         let cluster: SandboxCluster
         do {
-            cluster = try await SandboxCluster.start(SandboxConfiguration(directory: directory, port: port, token: token), runtime: runtime)
+            cluster = try await SandboxCluster.start(SandboxConfiguration(directory: directory, port: port, token: token, network: network), runtime: runtime)
         } catch {
             await runtime.shutdown()
             FileHandle.standardError.write(Data("swapdev-sandbox: \(error)\n".utf8))
@@ -66,6 +80,7 @@ struct Serve: AsyncParsableCommand {
         await waitForTermination()
         FileHandle.standardOutput.write(Data("swapdev-sandbox: stopping\n".utf8))
         await cluster.shutdown()
+        slot.release()
     }
 
     /// `--proxy-image-dir`, else `proxy-image` in the current directory or above the executable.
