@@ -13,6 +13,7 @@ PACKAGES=(
   openssl           # the sandbox's self-signed CA
   procps            # ps/pkill used by fault-injection scripts
   curl
+  jq                # chaos.sh compares object specs
   python3           # SandboxRuntime tests run small python3 servers as pod processes
 )
 if [[ "${SWAPDEV_WITH_IMAGE_TOOLS:-0}" == 1 ]]; then
