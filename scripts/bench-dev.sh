@@ -3,20 +3,24 @@
 #   dev_sync_p50_ms / dev_sync_p95_ms   save → served by python3 -m http.server, one-file change (20 runs)
 #   dev_initial_sync_10k_s             swapdev's initial sync of a 10,000-file tree
 #   kubectl_tar_10k_s                  `tar c | kubectl exec -i POD -- tar x` of the same tree, same run
-# Needs root (the sandbox makes network namespaces), curl, kubectl, and the built binaries:
-#   swift build --scratch-path .build-dev --product swapdev && swift build --scratch-path .build-dev --product swapdev-sandbox
+# Needs root (the sandbox makes network namespaces), curl and kubectl; builds the binaries in
+# ${SWAPDEV_SCRATCH:-.build} when they are missing.
 # Override the binaries with SWAPDEV=... SANDBOX=...; RUNS=N changes the number of one-file changes.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-BIN="${BIN:-$ROOT/.build-dev/debug}"
+SCRATCH="${SWAPDEV_SCRATCH:-.build}"
+BIN="${BIN:-$ROOT/$SCRATCH/debug}"
 SWAPDEV="${SWAPDEV:-$BIN/swapdev}"
 SANDBOX="${SANDBOX:-$BIN/swapdev-sandbox}"
 RUNS="${RUNS:-20}"
 PYTHON=/usr/bin/python3
 
+if [ ! -x "$SWAPDEV" ] || [ ! -x "$SANDBOX" ]; then
+  (cd "$ROOT" && swift build --scratch-path "$SCRATCH" --product swapdev --quiet && swift build --scratch-path "$SCRATCH" --product swapdev-sandbox --quiet) >&2
+fi
 for tool in "$SWAPDEV" "$SANDBOX"; do
-  [ -x "$tool" ] || { echo "missing $tool: build it first (see the header of $0)" >&2; exit 1; }
+  [ -x "$tool" ] || { echo "missing $tool: build it first with swift build --product $(basename "$tool")" >&2; exit 1; }
 done
 command -v kubectl >/dev/null || { echo "kubectl is needed for the comparison: apt-get install kubectl" >&2; exit 1; }
 command -v curl >/dev/null || { echo "curl is needed: apt-get install curl" >&2; exit 1; }

@@ -11,7 +11,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 config="${SWAPDEV_BENCH_CONFIG:-release}"
 seconds="${SWAPDEV_BENCH_SECONDS:-3}"
-scratch="$root/.build-ssh"
+scratch="$root/${SWAPDEV_SCRATCH:-.build}"
 work=$(mktemp -d /tmp/swapdev-bench.XXXXXX)
 pids=()
 cleanup() {

@@ -8,7 +8,7 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-scratch="$root/.build-ssh"
+scratch="$root/${SWAPDEV_SCRATCH:-.build}"
 tag="${SWAPDEV_PROXY_TEST_TAG:-localhost/swapdev-proxy:test}"
 storage=(--storage-driver vfs)
 work=$(mktemp -d /tmp/swapdev-image-test.XXXXXX)
