@@ -122,6 +122,7 @@ restore() {
 
 log "watching deployment $namespace/$deployment (swap $swap_id): restores after ${timeout}s without a heartbeat"
 last_seen=""
+last_error=200
 last_change=$(date +%s)
 while :; do
     code=$(request GET "$deployment_path")
@@ -131,6 +132,7 @@ while :; do
             if [ "$(annotation swapdev.dev/swap-id)" != "$swap_id" ]; then
                 log "swap $swap_id is no longer recorded on $deployment (restored)"
                 delete_self
+                exit 0
             else
                 heartbeat=$(annotation swapdev.dev/heartbeat)
                 if [ "$heartbeat" != "$last_seen" ]; then
@@ -144,12 +146,17 @@ while :; do
         404)
             log "deployment $namespace/$deployment is gone"
             delete_self
+            exit 0
             ;;
         *)
             # API server unreachable or refusing: swapdev cannot renew either. Restart the clock so
             # it gets a full timeout once the server is back.
             last_change=$now
+            if [ "$code" != "$last_error" ]; then
+                log "cannot read deployment $namespace/$deployment from $api (HTTP $code; 000 = unreachable): $(head -c 300 "$body" 2>/dev/null)"
+            fi
             ;;
     esac
+    last_error=$code
     sleep "$interval"
 done

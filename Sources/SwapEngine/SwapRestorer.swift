@@ -1,0 +1,144 @@
+import Foundation
+import KubeClient
+import KubeModel
+import Logging
+import SwapPlan
+
+/// What a restore did and found.
+public struct RestoreReport: Sendable {
+    public var deployment: String
+    public var replicas: Int
+    /// Differences between the Deployment before the swap and now; empty when exact.
+    /// `nil` when there was no "before" to compare with (`swapdev restore` on another machine).
+    public var differences: [JSONDifference]?
+}
+
+/// Undoes a swap, make-before-break: the original is scaled back and Ready before the proxy
+/// goes; the proxy pod is deleted (the endpoints drop a terminating pod first) and waited for,
+/// while the caller keeps the tunnel up; then the annotations go and the spec is checked.
+///
+/// Works from the Deployment's annotations alone, so `swapdev restore` on any machine can undo
+/// a swap whose swapdev died.
+public struct SwapRestorer: Sendable {
+    public let client: KubeClient
+    public let namespace: String
+    public let deployment: String
+    public let timeout: Duration
+    public let reporter: PhaseReporter
+
+    public init(client: KubeClient, namespace: String, deployment: String, timeout: Duration, reporter: PhaseReporter) {
+        self.client = client
+        self.namespace = namespace
+        self.deployment = deployment
+        self.timeout = timeout
+        self.reporter = reporter
+    }
+
+    /// Restores the Deployment recorded in its annotations.
+    ///
+    /// - Parameters:
+    ///   - before: the Deployment as read before the swap, to verify the spec; `nil` skips it.
+    ///   - fallbackRecord: the swap to undo when the annotations are already gone.
+    @discardableResult
+    public func restore(before: JSONValue? = nil, fallbackRecord: SwapRecord? = nil) async throws -> RestoreReport {
+        var remaining: [String] = []
+        let current = try await client.get(.deployments, namespace: namespace, name: deployment)
+        guard let record = try (SwapRecord(deployment: current) ?? fallbackRecord) else {
+            throw SwapError.notSwapped(deployment: deployment)
+        }
+
+        try await reporter.phase("scale \(deployment) back to \(record.originalReplicas)",
+                                 done: "original \(deployment) back with \(record.originalReplicas) ready replica(s)") {
+            if current[path: ["spec", "replicas"]]?.int != record.originalReplicas {
+                _ = try await client.scale(deployment: deployment, namespace: namespace, replicas: record.originalReplicas)
+            }
+            if let reason = await waitForOriginal(replicas: record.originalReplicas) {
+                // Keep going: deleting the proxy still matters; report what is left.
+                remaining.append("original not Ready within the timeout (\(reason))")
+            }
+        }
+
+        let pods = try await client.list(.pods, namespace: namespace, labelSelector: "\(SwapRecord.swapLabel)=\(record.id)").items
+        let proxies = Set(pods.compactMap(\.name))
+        if record.originalReplicas > 0, !proxies.isEmpty {
+            // Make-before-break: the Services list the original's pods again before the proxy goes.
+            let endpoints = ServiceEndpoints(client: client, namespace: namespace, reporter: reporter)
+            let labels = current[path: ["spec", "template", "metadata", "labels"]]?.stringMap ?? [:]
+            let services = await endpoints.services(selecting: labels)
+            if !services.isEmpty {
+                try await reporter.phase("wait for the Service endpoints", done: "original listed in the endpoints of \(services.joined(separator: ", "))") {
+                    let listed = await endpoints.waitUntil(services: services, timeout: timeout,
+                                                           describe: "the original is in the endpoints of \(services.joined(separator: ", "))") {
+                        $0.contains { !proxies.contains($0) }
+                    }
+                    if !listed { remaining.append("the original never appeared in the endpoints of \(services.joined(separator: ", "))") }
+                }
+            }
+        }
+
+        try await reporter.phase("delete proxy pod", done: "proxy pod gone") {
+            for pod in pods {
+                guard let name = pod.name else { continue }
+                _ = try? await client.delete(.pods, namespace: namespace, name: name)
+            }
+            for pod in pods {
+                guard let name = pod.name else { continue }
+                do {
+                    try await client.waitFor(.pods, namespace: namespace, name: name, timeout: timeout, condition: WaitConditions.deleted)
+                } catch {
+                    remaining.append("proxy pod \(name) still exists")
+                }
+            }
+        }
+
+        let after = try await reporter.phase("remove swap annotations", done: "swap record removed") {
+            let latest = try await client.get(.deployments, namespace: namespace, name: deployment)
+            return try await client.patch(.deployments, namespace: namespace, name: deployment, type: .merge,
+                                          patch: SwapRecord.removalPatch(deployment: latest))
+        }
+
+        var differences: [JSONDifference]?
+        if let before {
+            let found = RestoreCheck.differences(before: before, after: after)
+            differences = found
+            if found.isEmpty {
+                reporter.line("✓ \(RestoreCheck.summary(deployment: deployment, differences: found))")
+            } else {
+                reporter.warning(RestoreCheck.summary(deployment: deployment, differences: found))
+            }
+        } else if let expected = record.specFingerprint {
+            // No snapshot here (another machine, or a later swapdev): the recorded digest still tells.
+            let actual = RestoreCheck.fingerprint(after)
+            differences = actual == expected ? [] : [JSONDifference(path: "spec", before: .string(expected), after: .string(actual))]
+            if actual == expected {
+                reporter.line("✓ deployment \(deployment) matches the spec recorded before the swap")
+            } else {
+                reporter.warning("deployment \(deployment) differs from the spec recorded before the swap (fingerprint \(expected) → \(actual))")
+            }
+        }
+        if !remaining.isEmpty {
+            throw SwapError.restoreIncomplete(deployment: deployment, namespace: namespace, remaining: remaining)
+        }
+        return RestoreReport(deployment: deployment, replicas: record.originalReplicas, differences: differences)
+    }
+
+    /// Polls until the Deployment has `replicas` ready pods; `nil` when it does, else the last
+    /// reason it did not. Polling (not a watch) so each reason change shows as progress.
+    private func waitForOriginal(replicas: Int) async -> String? {
+        let condition = WaitConditions.deploymentReady(replicas: replicas)
+        let deadline = ContinuousClock.now + timeout
+        var last = ""
+        while ContinuousClock.now < deadline {
+            let object = try? await client.get(.deployments, namespace: namespace, name: deployment)
+            switch condition(object) {
+            case .satisfied:
+                return nil
+            case .waiting(let reason):
+                if reason != last { reporter.progress("original: \(reason)") }
+                last = reason
+            }
+            try? await Task.sleep(for: .milliseconds(200))
+        }
+        return last
+    }
+}

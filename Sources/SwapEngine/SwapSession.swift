@@ -1,0 +1,190 @@
+import Foundation
+import KubeClient
+import KubeModel
+import LocalProcess
+import Logging
+import SwapPlan
+
+/// `swapdev swap`: preflight → record → proxy pod → sshd → tunnel → env, volumes, outbound →
+/// local command → inbound forwards → proxy Ready → scale to 0 → wait → restore.
+///
+/// ```swift
+/// let session = SwapSession(client: client, options: options, reporter: PhaseReporter(quiet: false))
+/// let exitCode = try await session.run()   // restores before returning, also on errors
+/// ```
+///
+/// Make-before-break both ways: the inbound forwards open only once the local command listens,
+/// the original is scaled to 0 only once the proxy is Ready (its readiness follows the
+/// tunnel), and restore brings the original back Ready before the proxy goes. Signals: the
+/// first SIGINT/SIGTERM/SIGHUP goes to the local command (or ends the wait) and swapdev
+/// restores; a second one still restores; the third aborts and prints what is left and the
+/// command that undoes it.
+public final class SwapSession: Sendable {
+    public let client: KubeClient
+    public let options: SwapOptions
+    public let reporter: PhaseReporter
+    let logger: Logger
+    let namespace: String
+    let state = SwapState()
+    let interrupts = InterruptCounter()
+    let stopRequests: AsyncStream<Int32>
+    private let stopContinuation: AsyncStream<Int32>.Continuation
+
+    public init(client: KubeClient, options: SwapOptions, reporter: PhaseReporter, logger: Logger = Logger(label: "swapdev.swap")) {
+        self.client = client
+        self.options = options
+        self.reporter = reporter
+        self.logger = logger
+        self.namespace = options.namespace ?? client.namespace
+        (stopRequests, stopContinuation) = AsyncStream<Int32>.makeStream()
+    }
+
+    /// Runs the swap to the end and restores. Returns the local command's exit code (0 when
+    /// there is no command and the swap ended with a signal, 130 when a signal interrupted setup).
+    public func run() async throws -> Int32 {
+        let trap = SignalTrap()
+        defer { trap.cancel() }
+        let monitor = Task { await monitorSignals(trap) }
+        defer { monitor.cancel() }
+
+        let preflight = try await reporter.phase("read deployment \(options.target.deployment)",
+                                                 done: "deployment \(namespace)/\(options.target.deployment) checked") {
+            try await SwapPreflight.run(client: client, namespace: namespace, options: options)
+        }
+
+        var exitCode: Int32 = 0
+        var failure: (any Error)?
+        let running = RunningSwap()
+        do {
+            try await cancellableStep { try await self.setUp(preflight, running) }
+            if let arguments = options.command, !arguments.isEmpty {
+                let supervisor = ProcessSupervisor(command: LocalCommand(arguments: arguments, environment: running.environment))
+                try await supervisor.start()
+                state.supervisor = supervisor
+                reporter.line("✓ local command started: \(arguments.joined(separator: " "))")
+            }
+            try await cancellableStep { try await self.activate(preflight, running) }
+            exitCode = await waitUntilDone()
+        } catch {
+            failure = error
+        }
+        var childStatus: ExitStatus?
+        if let supervisor = state.supervisor {
+            // Setup failed or was interrupted after the command started: it must not outlive the swap.
+            childStatus = await supervisor.stop()
+            state.supervisor = nil
+        }
+        if failure != nil, interrupts.count > 0 {
+            // A signal cancelled setup: not an error, the user asked to stop.
+            reporter.line("interrupted; restoring")
+            failure = nil
+            exitCode = childStatus?.code ?? 130
+        }
+
+        running.heartbeat?.cancel()
+        running.watchTunnel?.cancel()
+        let restoreError = await tearDown(preflight)
+        if let failure { throw failure }
+        if let restoreError { throw restoreError }
+        return exitCode
+    }
+
+    /// Runs `body` as a task the first signal can cancel.
+    private func cancellableStep(_ body: @escaping @Sendable () async throws -> Void) async throws {
+        let task = Task { try await body() }
+        state.setup = task
+        defer { state.setup = nil }
+        if interrupts.count > 0 { task.cancel() }
+        try await task.value
+    }
+
+    /// Waits for the local command to end, or without one for a signal.
+    private func waitUntilDone() async -> Int32 {
+        guard let supervisor = state.supervisor else {
+            reporter.line("swap is up; press Ctrl-C to restore")
+            var iterator = stopRequests.makeAsyncIterator()
+            _ = await iterator.next()
+            return 0
+        }
+        let status = await supervisor.waitForExit()
+        state.supervisor = nil
+        if let status { reporter.line("local command \(status)") }
+        return status?.code ?? 0
+    }
+
+    private func monitorSignals(_ trap: SignalTrap) async {
+        for await signal in trap.signals {
+            let count = interrupts.increment()
+            if count >= 3 { abortSwap() }
+            // The command gets the signal; setup still under way stops, then swapdev restores.
+            if let supervisor = state.supervisor { await supervisor.signal(signal) }
+            state.setup?.cancel()
+            stopContinuation.yield(signal)
+            if count == 2 { reporter.warning("restoring; press Ctrl-C once more to abort and leave the swap in place") }
+        }
+    }
+
+    private func abortSwap() -> Never {
+        let left = state.leftovers
+        reporter.warning("aborted. Left in the cluster: \(left.isEmpty ? "nothing" : left.joined(separator: ", "))")
+        reporter.warning("undo it with: swapdev restore \(options.target.deployment) -n \(namespace)")
+        exit(130)
+    }
+
+    /// Restores the cluster (if anything was recorded) while the tunnel is still up, then
+    /// closes the local side. Returns the restore error instead of throwing, so a setup error
+    /// is not hidden by it.
+    private func tearDown(_ preflight: SwapPreflight) async -> (any Error)? {
+        var restoreError: (any Error)?
+        state.tunnel?.stopReconnecting()
+        if state.recorded {
+            do {
+                let restorer = SwapRestorer(client: client, namespace: namespace, deployment: options.target.deployment,
+                                            timeout: options.timeout, reporter: reporter)
+                try await restorer.restore(before: preflight.deployment, fallbackRecord: state.record)
+            } catch {
+                restoreError = error
+            }
+        } else if let pod = state.proxyPod {
+            _ = try? await client.delete(.pods, namespace: namespace, name: pod)
+        }
+        state.outboundProxy?.stop()
+        if let tunnel = state.tunnel { await tunnel.close() }
+        if let root = state.root, state.rootCreated {
+            try? FileManager.default.removeItem(at: root)
+        }
+        return restoreError
+    }
+}
+
+/// Results of setup that later phases need.
+final class RunningSwap: @unchecked Sendable {
+    private let lock = NSLock()
+    private var _environment: [String: String] = [:]
+    private var _summary: SwapSummary?
+    private var _heartbeat: Task<Void, any Error>?
+    private var _watchTunnel: Task<Void, Never>?
+
+    private func locked<T>(_ body: () -> T) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return body()
+    }
+
+    var environment: [String: String] {
+        get { locked { _environment } }
+        set { locked { _environment = newValue } }
+    }
+    var summary: SwapSummary? {
+        get { locked { _summary } }
+        set { locked { _summary = newValue } }
+    }
+    var heartbeat: Task<Void, any Error>? {
+        get { locked { _heartbeat } }
+        set { locked { _heartbeat = newValue } }
+    }
+    var watchTunnel: Task<Void, Never>? {
+        get { locked { _watchTunnel } }
+        set { locked { _watchTunnel = newValue } }
+    }
+}

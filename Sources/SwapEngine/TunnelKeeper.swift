@@ -1,0 +1,120 @@
+import Foundation
+import KubeClient
+import Logging
+import SSHTunnel
+import SwapPlan
+
+/// Keeps the tunnel up: when the SSH session dies (the port-forward dropped, the API server
+/// restarted, an idle timeout), it opens a new port-forward and session and puts every forward
+/// back on the same ports, so the local process and the pod notice no more than a reset
+/// connection.
+///
+/// Forwards are registered as they are opened; the outbound proxy asks for ``current`` on each
+/// connection, so it follows the new session by itself.
+final class TunnelKeeper: @unchecked Sendable {
+    struct Local: Sendable {
+        var port: Int
+        var remoteHost: String
+        var remotePort: Int
+    }
+
+    private let lock = NSLock()
+    private var session: SSHSession
+    private var locals: [Local] = []
+    private var remotes: [InboundForward] = []
+    private var stopping = false
+    private let connection: TunnelConnection
+    private let client: KubeClient
+    private let reporter: PhaseReporter
+    private let logger: Logger
+
+    init(session: SSHSession, connection: TunnelConnection, client: KubeClient, reporter: PhaseReporter, logger: Logger) {
+        self.session = session
+        self.connection = connection
+        self.client = client
+        self.reporter = reporter
+        self.logger = logger
+    }
+
+    private func locked<T>(_ body: () -> T) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return body()
+    }
+
+    /// The live session.
+    var current: SSHSession { locked { session } }
+
+    /// Opens a local forward and remembers it for reconnects.
+    func forwardLocal(listenPort: Int, remoteHost: String, remotePort: Int) async throws -> Int {
+        let forward = try await current.forwardLocal(listenPort: listenPort, remoteHost: remoteHost, remotePort: remotePort)
+        locked { locals.append(Local(port: forward.port, remoteHost: remoteHost, remotePort: remotePort)) }
+        return forward.port
+    }
+
+    /// Opens a remote forward and remembers it for reconnects.
+    func forwardRemote(_ forward: InboundForward) async throws {
+        _ = try await current.forwardRemote(bindHost: "0.0.0.0", port: forward.remotePort, target: (host: "127.0.0.1", port: forward.localPort))
+        locked { remotes.append(forward) }
+    }
+
+    /// From now on a dying session stays dead: teardown is about to delete the proxy, which
+    /// ends the session on purpose.
+    func stopReconnecting() {
+        locked { stopping = true }
+    }
+
+    /// Stops reconnecting and closes the session.
+    func close() async {
+        locked { stopping = true }
+        await current.close()
+    }
+
+    /// Watches the session until ``close()``; reconnects when it dies, a few times with backoff.
+    func keep() async {
+        while true {
+            let watched = current
+            do {
+                try await watched.waitUntilClosed()
+            } catch {
+                if locked({ stopping }) { return }
+                reporter.warning("the tunnel went down (\(error)); reconnecting")
+                if await reconnect() { continue }
+                reporter.warning("could not reconnect the tunnel; traffic to the proxy fails until swapdev exits and restores")
+                return
+            }
+            return
+        }
+    }
+
+    private func reconnect() async -> Bool {
+        var delay = Duration.milliseconds(250)
+        for attempt in 1...8 {
+            if locked({ stopping }) { return false }
+            do {
+                // A restarted proxy container made a new host key: read the latest from its log.
+                let log = try await client.logText(namespace: connection.namespace, pod: connection.pod)
+                let fingerprint = ProxyStartup.fingerprint(in: log) ?? connection.fingerprint
+                let fresh = TunnelConnection(client: client, namespace: connection.namespace, pod: connection.pod, key: connection.key,
+                                             fingerprint: fingerprint, users: connection.users, logger: logger)
+                let (session, _) = try await fresh.connect()
+                let (locals, remotes) = locked { (self.locals, self.remotes) }
+                for local in locals {
+                    _ = try await session.forwardLocal(listenPort: local.port, remoteHost: local.remoteHost, remotePort: local.remotePort)
+                }
+                for remote in remotes {
+                    _ = try await session.forwardRemote(bindHost: "0.0.0.0", port: remote.remotePort,
+                                                        target: (host: "127.0.0.1", port: remote.localPort))
+                }
+                locked { self.session = session }
+                reporter.line("✓ tunnel reconnected (attempt \(attempt))")
+                return true
+            } catch {
+                logger.info("tunnel reconnect attempt \(attempt) failed: \(error)")
+                try? await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(5))
+            }
+        }
+        return false
+    }
+}

@@ -1,0 +1,140 @@
+# Helpers of scripts/chaos.sh (sourced). Needs: kubectl, jq, curl, python3.
+
+# kc ARGS...: kubectl against the chaos sandbox.
+kc() { kubectl --kubeconfig "$KUBECONFIG_PATH" --request-timeout=10s "$@"; }
+
+# now: seconds since the epoch.
+now() { date +%s; }
+
+# wait_until SECONDS COMMAND...: polls COMMAND every 0.2 s; 0 when it succeeded in time.
+wait_until() {
+    local limit=$(( $(now) + $1 )); shift
+    while (( $(now) < limit )); do
+        "$@" >/dev/null 2>&1 && return 0
+        sleep 0.2
+    done
+    "$@" >/dev/null 2>&1
+}
+
+# snapshot NS: every object of the namespace, without what the server and controllers own;
+# pods counted by owner (a Deployment's pods get new names when it is scaled back).
+snapshot() {
+    local ns=$1
+    {
+        kc get deployments,services,configmaps,secrets,serviceaccounts,roles,rolebindings,horizontalpodautoscalers \
+            -n "$ns" -o json | jq -S '[.items[]
+                | del(.status, .metadata.resourceVersion, .metadata.uid, .metadata.creationTimestamp,
+                      .metadata.generation, .metadata.managedFields,
+                      .metadata.annotations["deployment.kubernetes.io/revision"])
+                | if (.metadata.annotations // {}) == {} then del(.metadata.annotations) else . end]
+                | sort_by(.kind, .metadata.name)'
+        kc get pods -n "$ns" -o json | jq -S '[.items[] | select(.metadata.deletionTimestamp == null)
+                | (.metadata.ownerReferences[0].name // ("bare:" + .metadata.name))] | group_by(.) | map({(.[0]): length}) | add // {}'
+    } 2>&1
+}
+
+# same_as_before NS: the namespace equals its saved snapshot.
+same_as_before() { [[ "$(snapshot "$1")" == "$(cat "$WORK/$1.before")" ]]; }
+
+# show_difference NS: a short diff for a failure line's details.
+show_difference() { diff <(cat "$WORK/$1.before") <(snapshot "$1") | head -20 | sed 's/^/      /'; }
+
+# deploy_app NS: a namespace with the app: Deployment web (2 replicas) serving "original" at
+# /who on 8080, Service web:80, a ConfigMap and an HPA; waits until Ready and saves a snapshot.
+deploy_app() {
+    local ns=$1
+    # JSON, not `kubectl create namespace` (which sends protobuf; the sandbox speaks JSON only).
+    printf '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"%s"}}' "$ns" | kc create -f - >/dev/null
+    kc -n "$ns" create -f - >/dev/null <<YAML
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: web-config}
+data: {GREETING: hello}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web}
+  ports: [{name: http, port: 80, targetPort: http}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, labels: {app: web}}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - name: app
+        image: example/web:1
+        command: [python3, -m, http.server, "8080", --directory, "$WORK/original"]
+        ports: [{name: http, containerPort: 8080}]
+        env: [{name: GREETING, valueFrom: {configMapKeyRef: {name: web-config, key: GREETING}}}]
+        readinessProbe: {tcpSocket: {port: 8080}, periodSeconds: 1}
+YAML
+    wait_until 60 ready "$ns" 2 || return 1
+    snapshot "$ns" > "$WORK/$ns.before"
+}
+
+# ready NS N: Deployment web has N ready replicas.
+ready() { [[ "$(kc get deployment web -n "$1" -o jsonpath='{.status.readyReplicas}')" == "$2" ]]; }
+
+recorded() { [[ -n "$(kc get deployment web -n "$1" -o jsonpath='{.metadata.annotations.swapdev\.dev/swap-id}')" ]]; }
+proxy_exists() { [[ -n "$(kc get pods -n "$1" -l swapdev.dev/swap -o name)" ]]; }
+scaled_down() { [[ "$(kc get deployment web -n "$1" -o jsonpath='{.spec.replicas}')" == 0 ]]; }
+proxy_pod() { kc get pods -n "$1" -l swapdev.dev/swap -o jsonpath='{.items[0].metadata.name}'; }
+
+# answers NS TEXT: the Service answers /who with TEXT (from the host, through its ClusterIP).
+answers() {
+    local ip
+    ip=$(kc get service web -n "$1" -o jsonpath='{.spec.clusterIP}') || return 1
+    [[ "$(curl -s --noproxy '*' --max-time 2 "http://$ip/who")" == "$2" ]]
+}
+tunnel_up() { scaled_down "$1" && answers "$1" local; }
+
+# start_swap NS: runs swapdev swap in the background (pid in SWAP_PID, log in $WORK/NS.swap.log);
+# the local process serves "local" at /who.
+start_swap() {
+    local ns=$1 port=$2
+    "$SWAPDEV" swap web:app -n "$ns" --kubeconfig "$KUBECONFIG_PATH" --restore-after "${RESTORE_AFTER}s" \
+        --timeout 60s --expose "$port:http" \
+        --run python3 -m http.server "$port" --bind 127.0.0.1 --directory "$WORK/local" \
+        > "$WORK/$ns.swap.log" 2>&1 &
+    SWAP_PID=$!
+}
+
+# stop_swap: SIGINT, then wait up to 60 s for swapdev to restore and exit (SIGKILL after).
+stop_swap() {
+    kill -INT "$SWAP_PID" 2>/dev/null || return 0
+    local limit=$(( $(now) + 60 ))
+    while kill -0 "$SWAP_PID" 2>/dev/null && (( $(now) < limit )); do sleep 0.2; done
+    kill -KILL "$SWAP_PID" 2>/dev/null
+    wait "$SWAP_PID" 2>/dev/null
+    return 0
+}
+
+# descendants PID: the process ids below PID (the local command swapdev started, its children).
+descendants() {
+    local child
+    for child in $(ps -o pid= --ppid "$1" 2>/dev/null); do
+        echo "$child"
+        descendants "$child"
+    done
+}
+
+# kill9_swap: what a crash does to swapdev; then its orphaned local command is ended (by pid)
+# so it does not hold its port for the next scenario.
+kill9_swap() {
+    local orphans
+    orphans=$(descendants "$SWAP_PID")
+    kill -KILL "$SWAP_PID" 2>/dev/null
+    wait "$SWAP_PID" 2>/dev/null
+    for pid in $orphans; do kill -KILL "$pid" 2>/dev/null; done
+    return 0
+}
+
+# restore_once NS: one `swapdev restore web`.
+restore_once() { "$SWAPDEV" restore web -n "$1" --kubeconfig "$KUBECONFIG_PATH" --timeout 60s >> "$WORK/$1.restore.log" 2>&1; }
