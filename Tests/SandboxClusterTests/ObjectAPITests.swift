@@ -170,9 +170,15 @@ struct ObjectAPITests {
         put[path: ["spec", "replicas"]] = 0
         put.resourceVersion = "1"
         #expect(await sandbox.call("PUT", path, put).code == 409)
-        put.resourceVersion = scale.body.resourceVersion
-        put[path: ["spec", "replicas"]] = 1
-        #expect(await sandbox.call("PUT", path, put).code == 200)
+        // The deployment controller may write status meanwhile: re-read and retry on 409, as clients do.
+        var code = 0
+        for _ in 0..<20 {
+            var latest = await sandbox.call("GET", path).body
+            latest[path: ["spec", "replicas"]] = 1
+            code = await sandbox.call("PUT", path, latest).code
+            if code != 409 { break }
+        }
+        #expect(code == 200)
         let patched = await sandbox.patch(path, #"{"spec":{"replicas":0}}"#, contentType: "application/merge-patch+json")
         #expect(patched.body[path: ["spec", "replicas"]]?.int == 0)
         #expect(await sandbox.call("GET", "/apis/apps/v1/namespaces/default/deployments/scaled").body[path: ["spec", "replicas"]]?.int == 0)
