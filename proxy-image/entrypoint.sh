@@ -78,4 +78,5 @@ pid=$$
     done
 ) &
 
+if [ -n "${SWAPDEV_DEADMAN_DEPLOYMENT:-}" ]; then sh "$here/deadman.sh" & fi
 exec "$sshd" -D -e -f "$state/sshd_config"

@@ -104,7 +104,7 @@ kill9_scenario() {
     local name=$1 ns=$2 port=$3 phase=$4
     deploy_app "$ns" || { fail "$name" "the app did not start" "$ns"; return; }
     start_swap "$ns" "$port"
-    if ! wait_until 90 "$phase" "$ns"; then
+    if ! wait_fast 90 "$phase" "$ns"; then
         kill9_swap
         settle "$name" "$ns" "$(now)" 1
         return
@@ -112,7 +112,11 @@ kill9_scenario() {
     kill9_swap
     local start; start=$(now)
     # A dead-man switch exists only once the proxy pod does.
-    if proxy_exists "$ns"; then settle "$name" "$ns" "$start" $((RESTORE_AFTER + 40)); else settle "$name" "$ns" "$start" 3; fi
+    if proxy_exists "$ns"; then
+        settle "$name" "$ns" "$start" $((RESTORE_AFTER + 40))
+    else
+        settle "$name (no proxy yet)" "$ns" "$start" 3
+    fi
 }
 
 scenario_sigint() {
@@ -125,7 +129,7 @@ scenario_sigint() {
     settle "$name" "$ns" "$start" 30
 }
 
-scenario_kill9_recorded()  { kill9_scenario "kill -9 before the proxy exists" chaos-k9-record 18082 recorded; }
+scenario_kill9_recorded()  { kill9_scenario "kill -9 right after the record" chaos-k9-record 18082 record_written; }
 scenario_kill9_proxy()     { kill9_scenario "kill -9 after the proxy exists" chaos-k9-proxy 18083 proxy_exists; }
 scenario_kill9_scaled()    { kill9_scenario "kill -9 after the scale-down" chaos-k9-scaled 18084 scaled_down; }
 scenario_kill9_tunnel()    { kill9_scenario "kill -9 with the tunnel up" chaos-k9-tunnel 18085 tunnel_up; }

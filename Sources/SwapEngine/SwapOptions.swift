@@ -26,6 +26,10 @@ public struct SwapOptions: Sendable {
     public var proxyUsers: [String]
     /// Start the SOCKS5/HTTP CONNECT proxy and set ALL_PROXY & co. for the process.
     public var outboundProxy: Bool
+    /// `--restore-after`: the proxy's dead-man switch restores the swap after this long without a heartbeat.
+    public var restoreAfter: Duration = .seconds(600)
+    /// `--force`: swap despite guards that allow it (HPA, KEDA, GitOps, 0 replicas, permissions).
+    public var force = false
 
     /// The default proxy image: `ghcr.io/swapdev/swapdev-proxy:<version>`.
     public static func defaultProxyImage(version: String = SwapOptions.version) -> String {

@@ -28,7 +28,7 @@ public final class SwapSession: Sendable {
     let state = SwapState()
     let interrupts = InterruptCounter()
     let stopRequests: AsyncStream<Int32>
-    private let stopContinuation: AsyncStream<Int32>.Continuation
+    let stopContinuation: AsyncStream<Int32>.Continuation
 
     public init(client: KubeClient, options: SwapOptions, reporter: PhaseReporter, logger: Logger = Logger(label: "swapdev.swap")) {
         self.client = client
@@ -47,6 +47,9 @@ public final class SwapSession: Sendable {
         let monitor = Task { await monitorSignals(trap) }
         defer { monitor.cancel() }
 
+        let guardReport = try await reporter.phase("check guards", done: "guards passed") {
+            try await safety.checkGuards(deployment: try await client.get(.deployments, namespace: namespace, name: options.target.deployment))
+        }
         let preflight = try await reporter.phase("read deployment \(options.target.deployment)",
                                                  done: "deployment \(namespace)/\(options.target.deployment) checked") {
             try await SwapPreflight.run(client: client, namespace: namespace, options: options)
@@ -55,6 +58,7 @@ public final class SwapSession: Sendable {
         var exitCode: Int32 = 0
         var failure: (any Error)?
         let running = RunningSwap()
+        running.guardReport = guardReport
         do {
             try await cancellableStep { try await self.setUp(preflight, running) }
             if let arguments = options.command, !arguments.isEmpty {
@@ -145,6 +149,7 @@ public final class SwapSession: Sendable {
             } catch {
                 restoreError = error
             }
+            if let record = state.record { await safety.cleanUp(record) }
         } else if let pod = state.proxyPod {
             _ = try? await client.delete(.pods, namespace: namespace, name: pod)
         }
@@ -164,6 +169,7 @@ final class RunningSwap: @unchecked Sendable {
     private var _summary: SwapSummary?
     private var _heartbeat: Task<Void, any Error>?
     private var _watchTunnel: Task<Void, Never>?
+    private var _guardReport: GuardReport?
 
     private func locked<T>(_ body: () -> T) -> T {
         lock.lock()
@@ -186,5 +192,9 @@ final class RunningSwap: @unchecked Sendable {
     var watchTunnel: Task<Void, Never>? {
         get { locked { _watchTunnel } }
         set { locked { _watchTunnel = newValue } }
+    }
+    var guardReport: GuardReport? {
+        get { locked { _guardReport } }
+        set { locked { _guardReport = newValue } }
     }
 }

@@ -23,26 +23,24 @@ extension SwapSession {
         try await reporter.phase("record swap", done: "swap \(id) recorded on deployment \(deploymentName)") {
             do {
                 _ = try await client.patch(.deployments, namespace: namespace, name: deploymentName, type: .merge,
-                                           patch: record.recordPatch(resourceVersion: preflight.deployment.resourceVersion ?? ""))
+                                           patch: safety.recordPatch(record, resourceVersion: preflight.deployment.resourceVersion ?? ""))
             } catch KubeError.conflict {
                 throw SwapError.concurrentChange(deployment: deploymentName)
             }
             state.recorded = true
         }
-        running.heartbeat = Task { [client, namespace] in
-            while !Task.isCancelled {
-                try await Task.sleep(for: .seconds(30))
-                _ = try? await client.patch(.deployments, namespace: namespace, name: deploymentName, type: .merge,
-                                            patch: SwapRecord.heartbeatPatch(at: Date()))
-            }
-        }
+        if let report = running.guardReport { try await safety.pauseAutoscalers(report, record: record) }
+        running.heartbeat = startHeartbeat(record)
 
         let fingerprint = try await reporter.phase("start proxy pod \(podName)", done: "proxy pod \(podName) running sshd") {
             let pod = try ProxyPodBuilder(deployment: preflight.deployment, container: preflight.container, record: record,
                                           proxyImage: options.proxyImage, authorizedKey: key.publicKeyLine,
                                           inbound: preflight.inbound).build()
-            _ = try await client.create(.pods, namespace: namespace, object: pod)
+            let armed = await safety.prepareDeadMan(running.guardReport ?? GuardReport(findings: [], scaledObjectsToPause: [], deadManAvailable: false),
+                                                    record: record, deployment: deploymentName, pod: pod, container: preflight.container)
+            let created = try await client.create(.pods, namespace: namespace, object: armed.pod)
             state.proxyPod = podName
+            await safety.adopt(armed.deadMan, createdPod: created)
             return try await startup(podName, preflight).waitForSSHD(timeout: options.timeout)
         }
 
@@ -55,7 +53,7 @@ extension SwapSession {
             state.tunnel = tunnel
             return tunnel
         }
-        running.watchTunnel = Task { await tunnel.keep() }
+        running.watchTunnel = Task { await tunnel.keep(); await self.endIfProxyGone(podName) }
         try await prepareLocalSide(preflight, tunnel: tunnel, podName: podName, running: running)
     }
 

@@ -9,8 +9,9 @@ struct RestoreSwapCommand: AsyncParsableCommand {
         commandName: "restore",
         abstract: "Undo swaps left behind: scale the original back, delete the proxy pod and the swap's objects, remove the annotations.",
         discussion: """
-            Works from what the cluster records, so it undoes a swap made by anyone on any machine, at whatever
-            phase its swapdev died. Idempotent: running it again changes nothing. Prints every change it made.
+            Works from what the cluster records, so it undoes a swap made by anyone on any machine, \
+            at whatever phase its swapdev died. Idempotent: running it again changes nothing. \
+            Prints every change it made.
             """)
 
     @OptionGroup var cluster: ClusterOptions

@@ -10,9 +10,9 @@ struct StatusCommand: AsyncParsableCommand {
         commandName: "status",
         abstract: "List active swaps: deployment, container, owner, age, last heartbeat, health.",
         discussion: """
-            Health is "healthy", "stale heartbeat" (the swapping swapdev stopped renewing it: killed, asleep,
-            offline — its dead-man switch restores it after --restore-after) or "proxy missing". Undo any of
-            them with swapdev restore DEPLOYMENT.
+            Health is "healthy", "stale heartbeat" (the swapping swapdev stopped renewing it: killed, asleep, \
+            offline — its dead-man switch restores it after --restore-after) or "proxy missing". \
+            Undo any of them with swapdev restore DEPLOYMENT.
             """)
 
     @OptionGroup var cluster: ClusterOptions

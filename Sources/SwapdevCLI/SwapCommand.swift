@@ -43,6 +43,12 @@ struct SwapCommand: AsyncParsableCommand {
     @Option(help: "Limit for each wait, e.g. 90s, 2m (default 2m).")
     var timeout: String = "2m"
 
+    @Option(help: "Dead-man switch: when swapdev stops renewing its heartbeat this long (killed, asleep, offline), the proxy restores the original; e.g. 10m, 90s (default 10m).")
+    var restoreAfter: String = "10m"
+
+    @Flag(help: "Swap despite an HPA or KEDA ScaledObject (paused for the swap), Argo CD/Flux, 0 replicas or missing permissions.")
+    var force = false
+
     @Flag(help: "Print only warnings and errors.")
     var quiet = false
 
@@ -60,6 +66,9 @@ struct SwapCommand: AsyncParsableCommand {
         guard DurationParser.parse(timeout) != nil else {
             throw ValidationError("invalid --timeout \"\(timeout)\": use e.g. 90s, 2m or 1m30s")
         }
+        guard let restore = DurationParser.parse(restoreAfter), restore >= .seconds(5) else {
+            throw ValidationError("invalid --restore-after \"\(restoreAfter)\": use e.g. 10m or 90s (at least 5s)")
+        }
     }
 
     func run() async throws {
@@ -74,7 +83,10 @@ struct SwapCommand: AsyncParsableCommand {
             throw ValidationError("\(error)")
         }
         let client = try cluster.makeClient()
-        let session = SwapSession(client: client, options: options, reporter: PhaseReporter(quiet: quiet),
+        var tuned = options
+        tuned.restoreAfter = DurationParser.parse(restoreAfter) ?? .seconds(600)
+        tuned.force = force
+        let session = SwapSession(client: client, options: tuned, reporter: PhaseReporter(quiet: quiet),
                                   logger: Logger(label: "swapdev.swap"))
         let code: Int32
         do {
@@ -86,38 +98,6 @@ struct SwapCommand: AsyncParsableCommand {
         }
         await client.shutdown()
         if code != 0 { throw ExitCode(code) }
-    }
-}
-
-/// `swapdev restore DEPLOYMENT`: undo a swap recorded on the Deployment, from any machine.
-struct RestoreCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "restore",
-        abstract: "Undo a swap: scale the original back, delete the proxy pod, remove the swap annotations.")
-
-    @OptionGroup var cluster: ClusterOptions
-
-    @Argument(help: "The swapped Deployment.")
-    var deployment: String
-
-    @Option(help: "Limit for each wait, e.g. 90s, 2m (default 2m).")
-    var timeout: String = "2m"
-
-    @Flag(help: "Print only warnings and errors.")
-    var quiet = false
-
-    func run() async throws {
-        let client = try cluster.makeClient()
-        let restorer = SwapRestorer(client: client, namespace: cluster.namespace ?? client.namespace, deployment: deployment,
-                                    timeout: DurationParser.parse(timeout) ?? .seconds(120), reporter: PhaseReporter(quiet: quiet))
-        do {
-            try await restorer.restore()
-        } catch {
-            await client.shutdown()
-            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-            throw ExitCode(1)
-        }
-        await client.shutdown()
     }
 }
 

@@ -9,5 +9,5 @@ struct SwapdevCommand: AsyncParsableCommand {
             swapdev talks to the Kubernetes API itself (no kubectl needed) and reads kubeconfig like kubectl.
             Shell completions: `swapdev --generate-completion-script bash|zsh|fish`.
             """,
-        subcommands: [DoctorCommand.self, SwapCommand.self, RestoreCommand.self, DevCommand.self])
+        subcommands: [DoctorCommand.self, SwapCommand.self, StatusCommand.self, RestoreSwapCommand.self, DevCommand.self])
 }

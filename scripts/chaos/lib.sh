@@ -82,6 +82,19 @@ YAML
 # ready NS N: Deployment web has N ready replicas.
 ready() { [[ "$(kc get deployment web -n "$1" -o jsonpath='{.status.readyReplicas}')" == "$2" ]]; }
 
+# record_written NS: swapdev reported the record (its log), the earliest moment to kill it.
+record_written() { grep -q "recorded on deployment" "$WORK/$1.swap.log" 2>/dev/null; }
+
+# wait_fast SECONDS COMMAND...: like wait_until, polling every 20 ms (for races with swapdev).
+wait_fast() {
+    local limit=$(( $(now) + $1 )); shift
+    while (( $(now) < limit )); do
+        "$@" >/dev/null 2>&1 && return 0
+        sleep 0.02
+    done
+    return 1
+}
+
 recorded() { [[ -n "$(kc get deployment web -n "$1" -o jsonpath='{.metadata.annotations.swapdev\.dev/swap-id}')" ]]; }
 proxy_exists() { [[ -n "$(kc get pods -n "$1" -l swapdev.dev/swap -o name)" ]]; }
 scaled_down() { [[ "$(kc get deployment web -n "$1" -o jsonpath='{.spec.replicas}')" == 0 ]]; }
