@@ -21,7 +21,8 @@ struct KubectlTests {
         return try await offPool { try Self.run(kubeconfig: kubeconfig, home: home, arguments, stdin: stdin) }
     }
 
-    private static func run(kubeconfig: String, home: String, _ arguments: [String], stdin: String?) throws -> Output {
+    /// Runs `/usr/bin/kubectl` with a kubeconfig and its own HOME (its discovery cache), feeding `stdin`.
+    static func run(kubeconfig: String, home: String, _ arguments: [String], stdin: String?) throws -> Output {
         let path = "/usr/bin/kubectl"
         guard FileManager.default.isExecutableFile(atPath: path) else {
             throw KubectlMissing()

@@ -8,35 +8,9 @@ import Testing
 /// or route of the sandbox behind. Needs root.
 @Suite("kubectl against the real sandbox binary", .serialized, .timeLimit(.minutes(3)))
 struct RealRuntimeKubectlTests {
-    struct Output {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
-
-    static func kubectl(_ sandbox: SandboxLauncher, _ arguments: [String], stdin: String? = nil) async throws -> Output {
+    static func kubectl(_ sandbox: SandboxLauncher, _ arguments: [String], stdin: String? = nil) async throws -> KubectlTests.Output {
         let kubeconfig = sandbox.kubeconfigPath, home = sandbox.directory.path
-        return try await offPool {
-            guard FileManager.default.isExecutableFile(atPath: "/usr/bin/kubectl") else { throw KubectlMissing() }
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/kubectl")
-            process.arguments = ["--kubeconfig", kubeconfig, "--request-timeout=30s"] + arguments
-            var environment = ProcessInfo.processInfo.environment
-            environment["HOME"] = home
-            process.environment = environment
-            let out = Pipe(), err = Pipe(), input = Pipe()
-            process.standardOutput = out
-            process.standardError = err
-            process.standardInput = input
-            try process.run()
-            if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-            try? input.fileHandleForWriting.close()
-            let stdoutData = out.fileHandleForReading.readDataToEndOfFile()
-            let stderrData = err.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return Output(status: process.terminationStatus, stdout: String(decoding: stdoutData, as: UTF8.self),
-                          stderr: String(decoding: stderrData, as: UTF8.self))
-        }
+        return try await offPool { try KubectlTests.run(kubeconfig: kubeconfig, home: home, arguments, stdin: stdin) }
     }
 
     static let manifest = """
