@@ -74,7 +74,7 @@ let package = Package(
         ),
         .target(
             name: "SwapEngine",
-            dependencies: ["KubeClient", "KubeEnvironment", "SSHTunnel", "KubeModel", "SwapPlan", "LocalProcess", logging],
+            dependencies: ["KubeClient", "KubeEnvironment", "SSHTunnel", "KubeModel", "SwapPlan", "LocalProcess", "SyncCore", logging],
             swiftSettings: swiftSettings
         ),
         .target(

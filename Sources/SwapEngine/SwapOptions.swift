@@ -30,6 +30,10 @@ public struct SwapOptions: Sendable {
     public var restoreAfter: Duration = .seconds(600)
     /// `--force`: swap despite guards that allow it (HPA, KEDA, GitOps, 0 replicas, permissions).
     public var force = false
+    /// `env:` of swapdev.yaml: set for the local process over the container's values.
+    public var environmentOverrides: [String: String] = [:]
+    /// `--watch`: restart the local command when these trees change; `nil` never restarts it.
+    public var reload: LocalReload?
 
     /// The default proxy image: `ghcr.io/swapdev/swapdev-proxy:<version>`.
     public static func defaultProxyImage(version: String = SwapOptions.version) -> String {

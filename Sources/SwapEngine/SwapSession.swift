@@ -42,6 +42,8 @@ public final class SwapSession: Sendable {
     /// Runs the swap to the end and restores. Returns the local command's exit code (0 when
     /// there is no command and the swap ended with a signal, 130 when a signal interrupted setup).
     public func run() async throws -> Int32 {
+        // Bad --watch paths are input errors: said before anything in the cluster changes.
+        for path in options.reload?.paths ?? [] { _ = try WatchedTree(path: path) }
         let trap = SignalTrap()
         defer { trap.cancel() }
         let monitor = Task { await monitorSignals(trap) }
@@ -57,6 +59,8 @@ public final class SwapSession: Sendable {
 
         var exitCode: Int32 = 0
         var failure: (any Error)?
+        var reloader: LocalReloader?
+        var reloading: Task<Void, Never>?
         let running = RunningSwap()
         running.guardReport = guardReport
         do {
@@ -66,12 +70,19 @@ public final class SwapSession: Sendable {
                 try await supervisor.start()
                 state.supervisor = supervisor
                 reporter.line("✓ local command started: \(arguments.joined(separator: " "))")
+                if let reload = options.reload {
+                    reloader = try LocalReloader(reload, supervisor: supervisor, reporter: reporter)
+                    reloading = Task { [reloader] in await reloader?.run() }
+                    reporter.line("✓ watching \(reload.paths.map(\.path).joined(separator: ", ")): a change restarts the local command")
+                }
             }
             try await cancellableStep { try await self.activate(preflight, running) }
-            exitCode = await waitUntilDone()
+            exitCode = reloader == nil ? await waitUntilDone() : await waitWhileReloading()
         } catch {
             failure = error
         }
+        reloader?.stop()
+        reloading?.cancel()
         var childStatus: ExitStatus?
         if let supervisor = state.supervisor {
             // Setup failed or was interrupted after the command started: it must not outlive the swap.
@@ -116,16 +127,49 @@ public final class SwapSession: Sendable {
         return status?.code ?? 0
     }
 
+    /// `--watch`: the swap outlives the local command. When the command exits (a crash, a
+    /// compile error) the tunnels stay up and the next change starts it again, as nodemon or
+    /// air do; only a signal ends the swap.
+    private func waitWhileReloading() async -> Int32 {
+        reporter.line("swap is up; edits restart the local command; press Ctrl-C to restore")
+        let exits = Task { [state, reporter] in
+            // Reports exits the user did not ask for; restarts replace `process`, which ends the inner wait.
+            while !Task.isCancelled, let supervisor = state.supervisor, let child = await supervisor.process {
+                let status = await child.wait()
+                if await supervisor.process === child, self.interrupts.count == 0 {
+                    reporter.line("local command \(status); waiting for a change to start it again (Ctrl-C restores)")
+                }
+                while !Task.isCancelled, await supervisor.process === child {
+                    try? await Task.sleep(for: .milliseconds(100))
+                }
+            }
+        }
+        defer { exits.cancel() }
+        var iterator = stopRequests.makeAsyncIterator()
+        _ = await iterator.next()
+        return 0
+    }
+
+    /// Ends the swap as SIGTERM would: the local command gets SIGTERM, setup still under way
+    /// stops, and ``run()`` restores and returns. For embedders (an IDE plugin) and tests.
+    public func requestStop() async {
+        await stop(with: SIGTERM)
+    }
+
     private func monitorSignals(_ trap: SignalTrap) async {
         for await signal in trap.signals {
-            let count = interrupts.increment()
-            if count >= 3 { abortSwap() }
-            // The command gets the signal; setup still under way stops, then swapdev restores.
-            if let supervisor = state.supervisor { await supervisor.signal(signal) }
-            state.setup?.cancel()
-            stopContinuation.yield(signal)
-            if count == 2 { reporter.warning("restoring; press Ctrl-C once more to abort and leave the swap in place") }
+            await stop(with: signal)
         }
+    }
+
+    private func stop(with signal: Int32) async {
+        let count = interrupts.increment()
+        if count >= 3 { abortSwap() }
+        // The command gets the signal; setup still under way stops, then swapdev restores.
+        if let supervisor = state.supervisor { await supervisor.signal(signal) }
+        state.setup?.cancel()
+        stopContinuation.yield(signal)
+        if count == 2 { reporter.warning("restoring; press Ctrl-C once more to abort and leave the swap in place") }
     }
 
     private func abortSwap() -> Never {
@@ -157,6 +201,9 @@ public final class SwapSession: Sendable {
         if let tunnel = state.tunnel { await tunnel.close() }
         if let root = state.root, state.rootCreated {
             try? FileManager.default.removeItem(at: root)
+        }
+        for path in state.writtenSecretFiles {
+            try? FileManager.default.removeItem(atPath: path)
         }
         return restoreError
     }

@@ -110,16 +110,19 @@ extension SwapSession {
         }
 
         let proxyVariables = (state.outboundProxy?.environment ?? []).map { EnvironmentVariable(name: $0.0, value: $0.1) }
-        let variables = LocalEnvironment.containerVariables(environment, root: root.path, extra: proxyVariables)
+        let overrides = options.environmentOverrides.sorted { $0.key < $1.key }.map { EnvironmentVariable(name: $0.key, value: $0.value) }
+        let variables = LocalEnvironment.containerVariables(environment, root: root.path, extra: proxyVariables + overrides)
         running.environment = LocalEnvironment.merge(local: ProcessInfo.processInfo.environment, variables)
         var files: [String] = []
         if let path = options.envFile {
             try EnvironmentFile.save(EnvironmentFile.dotenv(variables), to: path)
             files.append(path)
+            state.addWrittenSecretFile(path)
         }
         if let path = options.envJSON {
             try EnvironmentFile.save(EnvironmentFile.json(variables), to: path)
             files.append(path)
+            state.addWrittenSecretFile(path)
         }
         running.summary = SwapSummary(
             deployment: options.target.deployment, namespace: namespace, container: preflight.container, pod: podName,

@@ -17,11 +17,19 @@ final class SwapState: @unchecked Sendable {
     private var _root: URL?
     private var _rootCreated = false
     private var _setup: Task<Void, any Error>?
+    private var _writtenSecretFiles: [String] = []
 
     private func locked<T>(_ body: () -> T) -> T {
         lock.lock()
         defer { lock.unlock() }
         return body()
+    }
+
+    /// `--env-file` / `--env-json` outputs: they hold the container's secrets, so teardown removes them.
+    var writtenSecretFiles: [String] { locked { _writtenSecretFiles } }
+
+    func addWrittenSecretFile(_ path: String) {
+        locked { _writtenSecretFiles.append(path) }
     }
 
     var record: SwapRecord? {

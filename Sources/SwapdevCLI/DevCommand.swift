@@ -54,12 +54,7 @@ struct DevCommand: AsyncParsableCommand {
     /// Merges swapdev.yaml and flags; flags win.
     func resolve() throws -> DevOptions {
         let cwd = FileManager.default.currentDirectoryPath
-        let config: DevConfig
-        if let file {
-            config = try DevConfig(contentsOf: file)
-        } else {
-            config = try DevConfig.loadDefault(in: cwd)
-        }
+        let config = try ProjectConfig.load(file: file).resolved(for: .dev)
         guard let targetText = target ?? config.target else {
             throw ValidationError("no target: pass DEPLOYMENT[:CONTAINER] or set `target:` in swapdev.yaml")
         }
@@ -87,9 +82,8 @@ struct DevCommand: AsyncParsableCommand {
     func run() async throws {
         let options = try resolve()
         var clusterOptions = cluster
-        if clusterOptions.context == nil, let file = file ?? Optional("swapdev.yaml"),
-           let config = try? DevConfig(contentsOf: file) {
-            clusterOptions.context = config.context
+        if clusterOptions.context == nil {
+            clusterOptions.context = try ProjectConfig.load(file: file).resolved(for: .dev).context
         }
         let client = try clusterOptions.makeClient()
         let session = DevSession(client: client, options: options, logger: Logger(label: "swapdev.dev")) { event in

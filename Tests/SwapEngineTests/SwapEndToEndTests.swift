@@ -89,6 +89,11 @@ struct SwapEndToEndTests {
         #expect(swapped[path: ["spec", "replicas"]] == 0)
         #expect(await httpGetEventually("http://\(ip)/", expected: "local hello") == "local hello", "only the proxy serves now")
         #expect(swapped.annotations["swapdev.dev/original-replicas"] == "1")
+        // --env-file: written for an IDE while the swap is up, private, removed when it ends.
+        let dotenv = try String(contentsOfFile: envFile, encoding: .utf8)
+        #expect(dotenv.contains("PASSWORD=s3cret\n"))
+        let mode = try FileManager.default.attributesOfItem(atPath: envFile)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
         _ = httpGet("http://\(ip)/quit")
 
         let code = try await swap.value
@@ -109,10 +114,7 @@ struct SwapEndToEndTests {
         #expect(env["ALL_PROXY"]?.hasPrefix("socks5h://127.0.0.1:") == true)
         #expect(report[path: ["files", "etc/app/app.conf"]] == "listen = 8080\n", "volumes are copied below SWAPDEV_ROOT")
         #expect(report["sidecar"] == "listen = 8080\n", "the sidecar's port is reachable on localhost")
-        let dotenv = try String(contentsOfFile: envFile, encoding: .utf8)
-        #expect(dotenv.contains("PASSWORD=s3cret\n"))
-        let mode = try FileManager.default.attributesOfItem(atPath: envFile)[.posixPermissions] as? Int
-        #expect(mode == 0o600)
+        #expect(!FileManager.default.fileExists(atPath: envFile), "the env file holds secrets: removed on exit")
         if let root = env["SWAPDEV_ROOT"] { #expect(!FileManager.default.fileExists(atPath: root), "SWAPDEV_ROOT is removed on exit") }
 
         // The cluster is as before.
