@@ -50,8 +50,8 @@ struct SwapCommand: AsyncParsableCommand {
     @Option(help: "Copy the container's volumes below this directory (default: a private temp dir), exported as SWAPDEV_ROOT.")
     var mount: String?
 
-    @Option(help: "The proxy image (default: \(SwapOptions.defaultProxyImage())).")
-    var proxyImage: String = SwapOptions.defaultProxyImage()
+    @Option(help: "The proxy image (default: $SWAPDEV_PROXY_IMAGE, else `proxy-image` of swapdev.yaml, else \(SwapOptions.defaultProxyImage())).")
+    var proxyImage: String?
 
     @Option(help: "Limit for each wait, e.g. 90s, 2m (default 2m).")
     var timeout: String = "2m"
@@ -96,7 +96,9 @@ struct SwapCommand: AsyncParsableCommand {
             var options = SwapOptions(
                 target: try SwapTarget(parsing: targetText), namespace: cluster.namespace ?? config.namespace,
                 exposes: mappings, toPod: try toPod.map { try PortMapping.parsePort($0) },
-                envFile: envFile, envJSON: envJSON, mountDirectory: mount, proxyImage: proxyImage,
+                envFile: envFile, envJSON: envJSON, mountDirectory: mount,
+                proxyImage: proxyImage ?? ProcessInfo.processInfo.environment["SWAPDEV_PROXY_IMAGE"] ?? config.proxyImage
+                    ?? SwapOptions.defaultProxyImage(),
                 timeout: DurationParser.parse(timeout) ?? .seconds(120), command: run)
             options.restoreAfter = DurationParser.parse(restoreAfter) ?? .seconds(600)
             options.force = force

@@ -73,6 +73,7 @@ import Testing
               env: {LEVEL: debug}
               ignore: [bin/]
               watch: [cmd, internal]
+              proxy-image: mirror.internal/swapdev-proxy:0.1.0
             dev:
               namespace: dev-sync
               ports: ["9000:80"]
@@ -83,6 +84,7 @@ import Testing
         #expect(swap.env == ["MODE": "shared", "LEVEL": "debug"])
         #expect(swap.ignore == ["*.log", "bin/"])
         #expect(swap.watch == ["cmd", "internal"])
+        #expect(swap.proxyImage == "mirror.internal/swapdev-proxy:0.1.0")
         #expect(swap.ports == [PortForwardSpec(local: 8080, remote: 8080)])
         #expect(swap.sections.isEmpty)
         let dev = config.resolved(for: .dev)

@@ -17,6 +17,7 @@ import Yams
 /// env: {DEBUG: "1"}            # set for the process (in the dev container / the local one)
 /// logs: true                   # dev only
 /// watch: [src]                 # swap only: restart the local process on changes below these
+/// proxy-image: registry.internal/swapdev-proxy:0.1.0   # swap only: a mirror the cluster can pull
 /// swap:                        # keys that apply to `swapdev swap` alone, over the ones above
 ///   run: go run ./cmd/server
 /// dev:                         # keys that apply to `swapdev dev` alone
@@ -44,12 +45,14 @@ public struct SwapdevConfig: Sendable, Equatable {
     public var env: [String: String] = [:]
     public var logs: Bool?
     public var watch: [String] = []
+    /// `proxy-image`: the proxy image `swapdev swap` deploys (clusters that pull from a mirror).
+    public var proxyImage: String?
     /// The `swap:` and `dev:` sections, applied by ``resolved(for:)``.
     public var sections: [Command: SwapdevConfig] = [:]
 
     /// The keys of a section (and of the top level, which may also hold ``Command`` sections).
     public static let sectionKeys = ["target", "namespace", "context", "image", "sync", "ignore", "run", "restart",
-                                     "ports", "env", "logs", "watch"]
+                                     "ports", "env", "logs", "watch", "proxy-image"]
 
     /// The keys a file may hold at the top level.
     public static let knownKeys = sectionKeys + Command.allCases.map(\.rawValue)
@@ -114,6 +117,7 @@ public struct SwapdevConfig: Sendable, Equatable {
         merged.run = section.run ?? run
         merged.restart = section.restart ?? restart
         merged.logs = section.logs ?? logs
+        merged.proxyImage = section.proxyImage ?? proxyImage
         if !section.sync.isEmpty { merged.sync = section.sync }
         if !section.ports.isEmpty { merged.ports = section.ports }
         if !section.watch.isEmpty { merged.watch = section.watch }
@@ -133,6 +137,7 @@ public struct SwapdevConfig: Sendable, Equatable {
         namespace = try reader.string("namespace")
         context = try reader.string("context")
         image = try reader.string("image")
+        proxyImage = try reader.string("proxy-image")
         restart = try reader.bool("restart")
         logs = try reader.bool("logs")
         ignore = try reader.strings("ignore") ?? []
