@@ -8,6 +8,10 @@ import NIOCore
 /// Invariants: the 2-byte little-endian port prefix the server sends first on each channel is dropped;
 /// text on the error channel ends the forward with ``KubeError/portForward(pod:port:message:)``;
 /// when either side closes, the other is closed after pending writes drain.
+///
+/// Backpressure both ways: when one side's outbound buffer passes NIO's high water mark, the
+/// other side stops reading (`autoRead` off) until it drains, so a slow reader makes TCP push
+/// back instead of making swapdev's memory grow.
 final class PortForwardBridge: Sendable {
     private struct State {
         var dataPrefixPending = 2
@@ -67,6 +71,17 @@ final class PortForwardBridge: Sendable {
         }
     }
 
+    /// The local side cannot take more: stop reading the WebSocket until it can.
+    func localWritabilityChanged(_ isWritable: Bool) {
+        webSocket.value?.channel.setOption(ChannelOptions.autoRead, value: isWritable).whenFailure { _ in }
+    }
+
+    /// The WebSocket cannot take more: stop reading the local side until it can.
+    func webSocketWritabilityChanged(_ isWritable: Bool) {
+        let local = state.withValue { $0.local }
+        local?.setOption(ChannelOptions.autoRead, value: isWritable).whenFailure { _ in }
+    }
+
     /// Local → WebSocket.
     func send(_ bytes: ByteBuffer) {
         _ = webSocket.value?.send(channel: PortForwardChannel.data(portIndex: 0), payload: bytes)
@@ -113,6 +128,11 @@ final class LocalSideHandler: ChannelInboundHandler {
     func channelInactive(context: ChannelHandlerContext) {
         bridge.finish()
         context.fireChannelInactive()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        bridge.localWritabilityChanged(context.channel.isWritable)
+        context.fireChannelWritabilityChanged()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
