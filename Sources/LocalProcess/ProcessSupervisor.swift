@@ -34,6 +34,9 @@ public actor ProcessSupervisor {
     /// How many times ``restart()`` started the command again.
     public var restartCount: Int { restarts }
 
+    /// Whether ``restart()`` is replacing the process right now (its end is expected).
+    public var isRestarting: Bool { restarting }
+
     /// Sends `signal` to the command's process group.
     public func signal(_ signal: Int32) {
         current?.signalGroup(signal)

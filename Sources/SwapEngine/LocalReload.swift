@@ -111,7 +111,7 @@ final class LocalReloader: Sendable {
 
     private static func restart(_ supervisor: ProcessSupervisor, after batch: ChangeBatch, in tree: WatchedTree,
                                 reporter: PhaseReporter) async {
-        let changed = batch.needsRescan ? "\(tree.root.path) (rescan)" : Self.describe(batch.paths)
+        let changed = batch.needsRescan ? "\(tree.root.path) (rescan)" : Self.describe(batch.paths, in: tree.root)
         do {
             try await supervisor.restart()
             let milliseconds = Int(Date().timeIntervalSince(batch.firstChangeAt) * 1000)
@@ -121,9 +121,11 @@ final class LocalReloader: Sendable {
         }
     }
 
-    /// `a.go` or `a.go and 3 more`.
-    static func describe(_ paths: Set<String>) -> String {
-        let sorted = paths.sorted()
+    /// `a.go` or `a.go and 3 more`; paths that still exist come first, so an editor's temporary
+    /// file (written, then renamed over the real one) is not what the line names.
+    static func describe(_ paths: Set<String>, in root: URL? = nil) -> String {
+        let exists = { (path: String) in root.map { FileManager.default.fileExists(atPath: $0.appendingPathComponent(path).path) } ?? true }
+        let sorted = paths.filter(exists).sorted() + paths.filter { !exists($0) }.sorted()
         guard let first = sorted.first else { return "a file" }
         return sorted.count == 1 ? first : "\(first) and \(sorted.count - 1) more"
     }

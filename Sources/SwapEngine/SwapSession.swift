@@ -136,7 +136,10 @@ public final class SwapSession: Sendable {
             // Reports exits the user did not ask for; restarts replace `process`, which ends the inner wait.
             while !Task.isCancelled, let supervisor = state.supervisor, let child = await supervisor.process {
                 let status = await child.wait()
-                if await supervisor.process === child, self.interrupts.count == 0 {
+                let isCurrent = await supervisor.process === child
+                let isRestarting = await supervisor.isRestarting
+                let replaced = !isCurrent || isRestarting
+                if !replaced, self.interrupts.count == 0 {
                     reporter.line("local command \(status); waiting for a change to start it again (Ctrl-C restores)")
                 }
                 while !Task.isCancelled, await supervisor.process === child {

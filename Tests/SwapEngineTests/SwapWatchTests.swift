@@ -118,5 +118,8 @@ struct SwapWatchTests {
     @Test func describesChangedPathsInOneLine() {
         #expect(LocalReloader.describe(["a.go"]) == "a.go")
         #expect(LocalReloader.describe(["b.go", "a.go", "c.go"]) == "a.go and 2 more")
+        let root = FileManager.default.temporaryDirectory
+        #expect(LocalReloader.describe([".tmp-gone-\(UUID().uuidString)", root.lastPathComponent], in: root.deletingLastPathComponent())
+                    == "\(root.lastPathComponent) and 1 more", "an editor's vanished temp file is not the one named")
     }
 }
