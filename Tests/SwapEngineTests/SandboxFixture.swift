@@ -2,6 +2,8 @@ import Foundation
 import KubeClient
 import KubeModel
 import SwapdevTesting
+import Testing
+@testable import SwapEngine
 
 /// A sandbox with a two-container app (app + sidecar), its ConfigMap, Secret and Service.
 struct SandboxFixture {
@@ -21,6 +23,34 @@ struct SandboxFixture {
             def log_message(self, *a): pass
         http.server.ThreadingHTTPServer(("0.0.0.0", 8080), H).serve_forever()
         """
+
+    /// Runs `body` against a fresh sandbox with the app deployed, records any error with the end
+    /// of the sandbox's log, and always stops the sandbox. Needs root (network namespaces).
+    static func run(replicas: Int = 1, _ body: (SandboxFixture) async throws -> Void) async throws {
+        try #require(geteuid() == 0, "the sandbox needs root (network namespaces); run the tests as root")
+        let fixture = try await SandboxFixture.start()
+        do {
+            try await fixture.deployApp(replicas: replicas)
+            try await body(fixture)
+        } catch {
+            Issue.record("\(error)\n--- sandbox log (tail) ---\n\(fixture.sandbox.log.suffix(3000))")
+        }
+        await fixture.stop()
+    }
+
+    /// A local port nothing listens on right now, so a host process on 8080 cannot interfere.
+    static func freeLocalPort() throws -> Int {
+        let (probe, port) = try Sockets.listen(port: 0)
+        close(probe)
+        return port
+    }
+
+    /// A fresh directory for a test's local files; the caller removes it.
+    static func scratchDirectory(_ prefix: String) throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
 
     static func start() async throws -> SandboxFixture {
         let repository = SSHDLauncher.repositoryRoot

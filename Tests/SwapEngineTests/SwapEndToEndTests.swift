@@ -36,33 +36,22 @@ struct SwapEndToEndTests {
         """
 
     @Test func swapServesTheServiceFromTheLocalProcessAndRestoresExactly() async throws {
-        try #require(geteuid() == 0, "the sandbox needs root (network namespaces); run the tests as root")
-        let fixture = try await SandboxFixture.start()
-        do {
-            try await run(fixture)
-        } catch {
-            Issue.record("\(error)\n--- sandbox log (tail) ---\n\(fixture.sandbox.log.suffix(3000))")
-        }
-        await fixture.stop()
+        try await SandboxFixture.run(run)
     }
 
     private func run(_ fixture: SandboxFixture) async throws {
         let client = fixture.client
-        try await fixture.deployApp()
         let ip = try await fixture.serviceIP()
         #expect(await httpGetEventually("http://\(ip)/", expected: "original") == "original")
         let before = try await client.get(.deployments, namespace: "default", name: "web")
 
-        let results = FileManager.default.temporaryDirectory.appendingPathComponent("swapdev-e2e-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: results, withIntermediateDirectories: true)
+        let results = try SandboxFixture.scratchDirectory("swapdev-e2e")
         defer { try? FileManager.default.removeItem(at: results) }
         let script = results.appendingPathComponent("local.py")
         try Self.localServer.write(to: script, atomically: true, encoding: .utf8)
         let envFile = results.appendingPathComponent("app.env").path
 
-        // A free local port for the app, so a host process on 8080 cannot interfere.
-        let (probe, localPort) = try Sockets.listen(port: 0)
-        close(probe)
+        let localPort = try SandboxFixture.freeLocalPort()
         let options = SwapOptions(
             target: try SwapTarget(parsing: "web:app"), namespace: "default",
             exposes: [PortMapping(local: localPort, remote: .name("http"))], envFile: envFile,
@@ -128,11 +117,8 @@ struct SwapEndToEndTests {
     }
 
     @Test func unpullableProxyImageFailsWithHowToAndLeavesNothing() async throws {
-        try #require(geteuid() == 0, "the sandbox needs root (network namespaces); run the tests as root")
-        let fixture = try await SandboxFixture.start()
-        do {
+        try await SandboxFixture.run { fixture in
             let client = fixture.client
-            try await fixture.deployApp()
             let before = try await client.get(.deployments, namespace: "default", name: "web")
             let options = SwapOptions(target: try SwapTarget(parsing: "web:app"), namespace: "default",
                                       proxyImage: "registry.example/does-not-exist:1", timeout: .seconds(30), command: ["/bin/true"])
@@ -147,18 +133,12 @@ struct SwapEndToEndTests {
             #expect(RestoreCheck.differences(before: before, after: after).isEmpty, "\(RestoreCheck.differences(before: before, after: after))")
             let leftovers = try await client.list(.pods, namespace: "default", labelSelector: "swapdev.dev/swap").items
             #expect(leftovers.isEmpty, "no proxy pod remains")
-        } catch {
-            Issue.record("\(error)\n--- sandbox log (tail) ---\n\(fixture.sandbox.log.suffix(3000))")
         }
-        await fixture.stop()
     }
 
     @Test func withoutRunTheSwapStaysUntilSIGINTThenRestores() async throws {
-        try #require(geteuid() == 0, "the sandbox needs root (network namespaces); run the tests as root")
-        let fixture = try await SandboxFixture.start()
-        do {
+        try await SandboxFixture.run(replicas: 2) { fixture in
             let client = fixture.client
-            try await fixture.deployApp(replicas: 2)
             let before = try await client.get(.deployments, namespace: "default", name: "web")
             let options = SwapOptions(target: try SwapTarget(parsing: "web:app"), namespace: "default", timeout: .seconds(60))
             let swap = Task { try await SwapSession(client: client, options: options, reporter: PhaseReporter(quiet: true)).run() }
@@ -181,9 +161,6 @@ struct SwapEndToEndTests {
             #expect(after[path: ["spec", "replicas"]] == 2)
             let leftovers = try await client.list(.pods, namespace: "default", labelSelector: "swapdev.dev/swap").items
             #expect(leftovers.isEmpty, "no proxy pod remains")
-        } catch {
-            Issue.record("\(error)\n--- sandbox log (tail) ---\n\(fixture.sandbox.log.suffix(3000))")
         }
-        await fixture.stop()
     }
 }

@@ -25,31 +25,22 @@ struct SwapWatchTests {
         """
 
     @Test func editsRestartTheLocalProcessAndTheSwapOutlivesACrash() async throws {
-        try #require(geteuid() == 0, "the sandbox needs root (network namespaces); run the tests as root")
-        let fixture = try await SandboxFixture.start()
-        do {
-            try await run(fixture)
-        } catch {
-            Issue.record("\(error)\n--- sandbox log (tail) ---\n\(fixture.sandbox.log.suffix(3000))")
-        }
-        await fixture.stop()
+        try await SandboxFixture.run(run)
     }
 
     private func run(_ fixture: SandboxFixture) async throws {
         let client = fixture.client
-        try await fixture.deployApp()
         let ip = try await fixture.serviceIP()
         let before = try await client.get(.deployments, namespace: "default", name: "web")
 
-        let project = FileManager.default.temporaryDirectory.appendingPathComponent("swapdev-watch-\(UUID().uuidString.prefix(8))")
+        let project = try SandboxFixture.scratchDirectory("swapdev-watch")
         try FileManager.default.createDirectory(at: project.appendingPathComponent("logs"), withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: project) }
         try Self.versionServer.write(to: project.appendingPathComponent("server.py"), atomically: true, encoding: .utf8)
         try "v1".write(to: project.appendingPathComponent("version.txt"), atomically: true, encoding: .utf8)
         try "logs/\nstarts.log\n".write(to: project.appendingPathComponent(".gitignore"), atomically: true, encoding: .utf8)
 
-        let (probe, localPort) = try Sockets.listen(port: 0)
-        close(probe)
+        let localPort = try SandboxFixture.freeLocalPort()
         var options = SwapOptions(
             target: try SwapTarget(parsing: "web:app"), namespace: "default",
             exposes: [PortMapping(local: localPort, remote: .name("http"))], timeout: .seconds(60),
