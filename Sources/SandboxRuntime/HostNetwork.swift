@@ -9,7 +9,7 @@ import Foundation
 final class HostNetwork: Sendable {
     let network: SandboxNetwork
     private let stateDirectory: URL
-    private let usedIndices = Locked<Set<Int>>([])
+    private let addresses = Locked(AddressPool())
     private let serviceAddresses = Locked<Set<String>>([])
 
     init(network: SandboxNetwork, stateDirectory: URL) {
@@ -64,8 +64,11 @@ final class HostNetwork: Sendable {
         let names = network.names(forUID: uid)
         _ = try? await HostProcess.run(["ip", "link", "del", names.hostVeth], allowFailure: true)
         _ = try? await HostProcess.run(["ip", "netns", "del", names.netns], allowFailure: true)
+        // The host's ARP entry still names the old veth's MAC; a later pod with this address
+        // would be unreachable from the host (probes, ClusterIPs) until it went stale, 15-45 s.
+        _ = try? await HostProcess.run(["ip", "neigh", "del", ip, "dev", network.bridgeName], allowFailure: true)
         let parts = ip.split(separator: ".").compactMap { Int($0) }
-        if parts.count == 4 { usedIndices.withLock { _ = $0.remove(parts[2] * 256 + parts[3]) } }
+        if parts.count == 4 { addresses.withLock { $0.release(parts[2] * 256 + parts[3]) } }
     }
 
     /// The bind-mounted namespace file `ip netns` keeps for the pod.
@@ -84,13 +87,10 @@ final class HostNetwork: Sendable {
     }
 
     private func allocateIndex() throws -> Int {
-        try usedIndices.withLock { used in
-            for index in 2..<65534 where index % 256 != 0 && index % 256 != 255 && !used.contains(index) {
-                used.insert(index)
-                return index
-            }
+        guard let index = addresses.withLock({ $0.allocate() }) else {
             throw SandboxRuntimeError.addressesExhausted(cidr: network.podCIDR)
         }
+        return index
     }
 
     /// Runs several `ip` commands in one process (`ip -batch`), which is what keeps pod start fast.
@@ -108,5 +108,38 @@ final class HostNetwork: Sendable {
         if force { argv.append("-force") }
         argv += ["-batch", file.path]
         try await HostProcess.run(argv)
+    }
+}
+
+/// Pod address indices (host part of the /16), handed out round-robin like the host-local
+/// IPAM plugin: a released address is reused last, so nothing on the host (ARP, conntrack)
+/// still remembers its previous pod when it comes back.
+struct AddressPool {
+    static let lowerBound = 2
+    static let upperBound = 65534
+    private var used: Set<Int> = []
+    /// The index handed out last; starts just below the range, so the first pod gets `.0.2`.
+    private var last = upperBound - 1
+
+    /// The next free index after the last one handed out, wrapping; `nil` when all are taken.
+    mutating func allocate() -> Int? {
+        let span = Self.upperBound - Self.lowerBound
+        for offset in 1...span {
+            let index = Self.lowerBound + (last - Self.lowerBound + offset) % span
+            guard Self.isUsable(index), !used.contains(index) else { continue }
+            used.insert(index)
+            last = index
+            return index
+        }
+        return nil
+    }
+
+    mutating func release(_ index: Int) {
+        used.remove(index)
+    }
+
+    /// Not the network or broadcast address of any /24 inside the range (as the old allocator).
+    static func isUsable(_ index: Int) -> Bool {
+        index >= lowerBound && index < upperBound && index % 256 != 0 && index % 256 != 255
     }
 }
