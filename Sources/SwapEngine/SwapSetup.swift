@@ -45,7 +45,7 @@ extension SwapSession {
         }
 
         let tunnel = try await reporter.phase("open tunnel", done: "SSH tunnel to \(podName) open (host key pinned)") {
-            let connection = TunnelConnection(client: client, namespace: namespace, pod: podName, key: key,
+            let connection = TunnelConnection(client: client, namespace: namespace, pod: podName, container: preflight.container, key: key,
                                               fingerprint: fingerprint, users: options.proxyUsers, logger: logger)
             let (session, user) = try await connection.connect()
             logger.debug("logged in to the proxy as \(user), host key \(fingerprint)")

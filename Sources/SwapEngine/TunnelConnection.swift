@@ -11,6 +11,8 @@ struct TunnelConnection {
     let client: KubeClient
     let namespace: String
     let pod: String
+    /// The proxy container: the pod may have sidecars, and reading a log needs the name then.
+    let container: String
     let key: SSHKeyPair
     let fingerprint: String
     let users: [String]

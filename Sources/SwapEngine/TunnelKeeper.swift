@@ -93,9 +93,12 @@ final class TunnelKeeper: @unchecked Sendable {
             if locked({ stopping }) { return false }
             do {
                 // A restarted proxy container made a new host key: read the latest from its log.
-                let log = try await client.logText(namespace: connection.namespace, pod: connection.pod)
+                // Unreadable log: try the pinned key; a changed one fails the host-key check, not open.
+                let log = (try? await client.logText(namespace: connection.namespace, pod: connection.pod,
+                                                     container: connection.container)) ?? ""
                 let fingerprint = ProxyStartup.fingerprint(in: log) ?? connection.fingerprint
-                let fresh = TunnelConnection(client: client, namespace: connection.namespace, pod: connection.pod, key: connection.key,
+                let fresh = TunnelConnection(client: client, namespace: connection.namespace, pod: connection.pod,
+                                             container: connection.container, key: connection.key,
                                              fingerprint: fingerprint, users: connection.users, logger: logger)
                 let (session, _) = try await fresh.connect()
                 let (locals, remotes) = locked { (self.locals, self.remotes) }
