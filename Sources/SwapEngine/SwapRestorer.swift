@@ -13,9 +13,12 @@ public struct RestoreReport: Sendable {
     public var differences: [JSONDifference]?
 }
 
-/// Undoes a swap, make-before-break: the original is scaled back and Ready before the proxy
-/// goes; the proxy pod is deleted (the endpoints drop a terminating pod first) and waited for,
-/// while the caller keeps the tunnel up; then the annotations go and the spec is checked.
+/// Undoes a swap, make-before-break: the original is scaled back and Ready and listed in the
+/// Services' endpoints before the proxy goes; then the proxy is drained — relabelled so the
+/// Services stop selecting it, and given a moment for requests already on their way — and only
+/// then deleted, while the caller keeps the tunnel up (deleting at once would race kube-proxy:
+/// the kubelet stops sshd while some nodes still route to it); then the annotations go and the
+/// spec is checked.
 ///
 /// Works from the Deployment's annotations alone, so `swapdev restore` on any machine can undo
 /// a swap whose swapdev died.
@@ -39,8 +42,12 @@ public struct SwapRestorer: Sendable {
     /// - Parameters:
     ///   - before: the Deployment as read before the swap, to verify the spec; `nil` skips it.
     ///   - fallbackRecord: the swap to undo when the annotations are already gone.
+    ///   - beforeRemovingProxy: runs once the proxy no longer receives new traffic, before it is
+    ///     deleted — where `swapdev swap` stops the local command after a signal, so no request
+    ///     finds neither the original nor the local process.
     @discardableResult
-    public func restore(before: JSONValue? = nil, fallbackRecord: SwapRecord? = nil) async throws -> RestoreReport {
+    public func restore(before: JSONValue? = nil, fallbackRecord: SwapRecord? = nil,
+                        beforeRemovingProxy: (@Sendable () async -> Void)? = nil) async throws -> RestoreReport {
         var remaining: [String] = []
         let current = try await client.get(.deployments, namespace: namespace, name: deployment)
         guard let record = try (SwapRecord(deployment: current) ?? fallbackRecord) else {
@@ -60,21 +67,23 @@ public struct SwapRestorer: Sendable {
 
         let pods = try await client.list(.pods, namespace: namespace, labelSelector: "\(SwapRecord.swapLabel)=\(record.id)").items
         let proxies = Set(pods.compactMap(\.name))
-        if record.originalReplicas > 0, !proxies.isEmpty {
+        let templateLabels = current[path: ["spec", "template", "metadata", "labels"]]?.stringMap ?? [:]
+        let endpoints = ServiceEndpoints(client: client, namespace: namespace, reporter: reporter)
+        let services = proxies.isEmpty ? [] : await endpoints.services(selecting: templateLabels)
+        if record.originalReplicas > 0, !services.isEmpty {
             // Make-before-break: the Services list the original's pods again before the proxy goes.
-            let endpoints = ServiceEndpoints(client: client, namespace: namespace, reporter: reporter)
-            let labels = current[path: ["spec", "template", "metadata", "labels"]]?.stringMap ?? [:]
-            let services = await endpoints.services(selecting: labels)
-            if !services.isEmpty {
-                try await reporter.phase("wait for the Service endpoints", done: "original listed in the endpoints of \(services.joined(separator: ", "))") {
-                    let listed = await endpoints.waitUntil(services: services, timeout: timeout,
-                                                           describe: "the original is in the endpoints of \(services.joined(separator: ", "))") {
-                        $0.contains { !proxies.contains($0) }
-                    }
-                    if !listed { remaining.append("the original never appeared in the endpoints of \(services.joined(separator: ", "))") }
+            try await reporter.phase("wait for the Service endpoints", done: "original listed in the endpoints of \(services.joined(separator: ", "))") {
+                let listed = await endpoints.waitUntil(services: services, timeout: timeout,
+                                                       describe: "the original is in the endpoints of \(services.joined(separator: ", "))") {
+                    $0.contains { !proxies.contains($0) }
                 }
+                if !listed { remaining.append("the original never appeared in the endpoints of \(services.joined(separator: ", "))") }
             }
         }
+        if !services.isEmpty {
+            await drain(proxies: proxies, templateLabels: templateLabels, services: services, endpoints: endpoints)
+        }
+        await beforeRemovingProxy?()
 
         try await reporter.phase("delete proxy pod", done: "proxy pod gone") {
             for pod in pods {
@@ -120,6 +129,35 @@ public struct SwapRestorer: Sendable {
             throw SwapError.restoreIncomplete(deployment: deployment, namespace: namespace, remaining: remaining)
         }
         return RestoreReport(deployment: deployment, replicas: record.originalReplicas, differences: differences)
+    }
+
+    /// How long a drained proxy keeps its tunnel for requests that were already routed to it.
+    static let drainGrace = Duration.milliseconds(1500)
+
+    /// Takes the proxy out of the Services without stopping it: the template labels go (the
+    /// swap label stays, so `swapdev restore` and the dead-man switch still find it), the
+    /// endpoints drop it, and requests already on their way finish over the tunnel. Best effort:
+    /// without `patch` on pods the proxy is simply deleted, as before.
+    private func drain(proxies: Set<String>, templateLabels: [String: String], services: [String],
+                       endpoints: ServiceEndpoints) async {
+        var removal: [String: JSONValue] = [:]
+        for key in templateLabels.keys where key != SwapRecord.swapLabel { removal[key] = .null }
+        guard !removal.isEmpty else { return }
+        do {
+            try await reporter.phase("drain proxy", done: "proxy out of the endpoints of \(services.joined(separator: ", "))") {
+                for pod in proxies {
+                    _ = try await client.patch(.pods, namespace: namespace, name: pod, type: .merge,
+                                               patch: ["metadata": ["labels": .object(removal)]])
+                }
+                _ = await endpoints.waitUntil(services: services, timeout: .seconds(30),
+                                              describe: "the proxy leaves the endpoints of \(services.joined(separator: ", "))") {
+                    !$0.contains(where: proxies.contains)
+                }
+                try? await Task.sleep(for: Self.drainGrace)
+            }
+        } catch {
+            reporter.warning("cannot take the proxy out of the Services before deleting it (\(error)); requests in flight may fail")
+        }
     }
 
     /// Polls until the Deployment has `replicas` ready pods; `nil` when it does, else the last

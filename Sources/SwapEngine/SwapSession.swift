@@ -84,7 +84,8 @@ public final class SwapSession: Sendable {
         reloader?.stop()
         reloading?.cancel()
         var childStatus: ExitStatus?
-        if let supervisor = state.supervisor {
+        let deferredStop = failure == nil ? interrupts.deferredSignal.flatMap { signal in state.supervisor.map { (signal, $0) } } : nil
+        if deferredStop == nil, let supervisor = state.supervisor {
             // Setup failed or was interrupted after the command started: it must not outlive the swap.
             childStatus = await supervisor.stop()
             state.supervisor = nil
@@ -98,7 +99,30 @@ public final class SwapSession: Sendable {
 
         running.heartbeat?.cancel()
         running.watchTunnel?.cancel()
-        let restoreError = await tearDown(preflight)
+        let stoppedCommand = StoppedCommand()
+        var stopCommand: (@Sendable () async -> Void)?
+        if let (signal, supervisor) = deferredStop {
+            let reporter = self.reporter
+            stopCommand = {
+                // The original serves and the proxy is drained: now the command gets the signal.
+                await supervisor.signal(signal)
+                let escalation = Task {
+                    try await Task.sleep(for: supervisor.stopGrace)
+                    _ = await supervisor.stop()   // SIGTERM, then SIGKILL: it ignored the signal
+                }
+                let status = await supervisor.waitForExit()
+                escalation.cancel()
+                stoppedCommand.status = status
+                if let status { reporter.line("local command \(status)") }
+            }
+        }
+        let restoreError = await tearDown(preflight, beforeRemovingProxy: stopCommand)
+        if let (_, supervisor) = deferredStop {
+            // Restore failed before the drain: the command must not outlive the swap either way.
+            if stoppedCommand.status == nil { stoppedCommand.status = await supervisor.stop() }
+            state.supervisor = nil
+            exitCode = stoppedCommand.status?.code ?? 0
+        }
         if let failure { throw failure }
         if let restoreError { throw restoreError }
         return exitCode
@@ -121,7 +145,26 @@ public final class SwapSession: Sendable {
             _ = await iterator.next()
             return 0
         }
-        let status = await supervisor.waitForExit()
+        // Whichever comes first: the command ends, or a stop request whose signal is deferred
+        // (then the supervisor stays for teardown, which stops the command after the drain).
+        let stopRequests = self.stopRequests
+        let interrupts = self.interrupts
+        let decided = LockedFlag()
+        var listener: Task<Void, Never>?
+        let outcome: CommandWait = await withCheckedContinuation { continuation in
+            Task {
+                let status = await supervisor.waitForExit()
+                if decided.set() { continuation.resume(returning: .exited(status)) }
+            }
+            listener = Task {
+                for await _ in stopRequests where interrupts.deferredSignal != nil {
+                    if decided.set() { continuation.resume(returning: .stopDeferred) }
+                    return
+                }
+            }
+        }
+        listener?.cancel()
+        guard case .exited(let status) = outcome else { return 0 }
         state.supervisor = nil
         if let status { reporter.line("local command \(status)") }
         return status?.code ?? 0
@@ -168,8 +211,17 @@ public final class SwapSession: Sendable {
     private func stop(with signal: Int32) async {
         let count = interrupts.increment()
         if count >= 3 { abortSwap() }
-        // The command gets the signal; setup still under way stops, then swapdev restores.
-        if let supervisor = state.supervisor { await supervisor.signal(signal) }
+        if count == 1, state.scaledDown, state.supervisor != nil {
+            // The swap serves traffic: the command keeps serving until the original is back
+            // and the proxy drained (make-before-break), then gets this signal. A Ctrl-C in the
+            // terminal reaches the command directly; this is for SIGTERM from an IDE or kill.
+            interrupts.deferredSignal = signal
+            reporter.line("restoring before stopping the local command (signal \(signal))")
+        } else if let supervisor = state.supervisor {
+            // During setup, or a second signal: the command gets it now.
+            await supervisor.signal(signal)
+        }
+        // Setup still under way stops, then swapdev restores.
         state.setup?.cancel()
         stopContinuation.yield(signal)
         if count == 2 { reporter.warning("restoring; press Ctrl-C once more to abort and leave the swap in place") }
@@ -185,14 +237,15 @@ public final class SwapSession: Sendable {
     /// Restores the cluster (if anything was recorded) while the tunnel is still up, then
     /// closes the local side. Returns the restore error instead of throwing, so a setup error
     /// is not hidden by it.
-    private func tearDown(_ preflight: SwapPreflight) async -> (any Error)? {
+    private func tearDown(_ preflight: SwapPreflight, beforeRemovingProxy: (@Sendable () async -> Void)? = nil) async -> (any Error)? {
         var restoreError: (any Error)?
         state.tunnel?.stopReconnecting()
         if state.recorded {
             do {
                 let restorer = SwapRestorer(client: client, namespace: namespace, deployment: options.target.deployment,
                                             timeout: options.timeout, reporter: reporter)
-                try await restorer.restore(before: preflight.deployment, fallbackRecord: state.record)
+                try await restorer.restore(before: preflight.deployment, fallbackRecord: state.record,
+                                           beforeRemovingProxy: beforeRemovingProxy)
             } catch {
                 restoreError = error
             }
@@ -210,6 +263,24 @@ public final class SwapSession: Sendable {
         }
         return restoreError
     }
+}
+
+/// The local command's end when teardown stopped it (after a deferred signal).
+private final class StoppedCommand: @unchecked Sendable {
+    private let lock = NSLock()
+    private var _status: ExitStatus?
+
+    var status: ExitStatus? {
+        get { lock.lock(); defer { lock.unlock() }; return _status }
+        set { lock.lock(); defer { lock.unlock() }; _status = newValue }
+    }
+}
+
+/// How waiting for the local command ended.
+private enum CommandWait: Sendable {
+    case exited(ExitStatus?)
+    /// A signal arrived while the swap served traffic; the command runs on until teardown.
+    case stopDeferred
 }
 
 /// Results of setup that later phases need.

@@ -87,6 +87,13 @@ final class SwapState: @unchecked Sendable {
 final class InterruptCounter: @unchecked Sendable {
     private let lock = NSLock()
     private var _count = 0
+    private var _deferred: Int32?
+
+    /// A signal held back from the local command until the restore has drained the proxy.
+    var deferredSignal: Int32? {
+        get { lock.lock(); defer { lock.unlock() }; return _deferred }
+        set { lock.lock(); defer { lock.unlock() }; _deferred = newValue }
+    }
 
     func increment() -> Int {
         lock.lock()
