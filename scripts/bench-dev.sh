@@ -3,6 +3,8 @@
 #   dev_sync_p50_ms / dev_sync_p95_ms   save → served by python3 -m http.server, one-file change (20 runs)
 #   dev_initial_sync_10k_s             swapdev's initial sync of a 10,000-file tree
 #   kubectl_tar_10k_s                  `tar c | kubectl exec -i POD -- tar x` of the same tree, same run
+#   dev_replace_10k_s                  `kubectl delete pod` of the dev pod → the forwarded port serves the
+#                                      tree again from its replacement (new pod, initial sync, restart)
 # Needs root (the sandbox makes network namespaces), curl and kubectl; builds the binaries in
 # ${SWAPDEV_SCRATCH:-.build} when they are missing.
 # Override the binaries with SWAPDEV=... SANDBOX=...; RUNS=N changes the number of one-file changes.
@@ -115,6 +117,22 @@ for run in $(seq 1 "$RUNS"); do
   sleep 0.3
 done
 
+# Replacement: delete the dev pod; swapdev makes the next one, syncs the tree into it and moves
+# the port-forward over. Timed from the delete to the same local port serving the last change.
+DEV_POD="$($K get pods -l swapdev.dev/swap -o jsonpath='{.items[0].metadata.name}')"
+start=$(now_ms)
+$K delete pod "$DEV_POD" --wait=false >/dev/null
+deadline=$(( start + 180000 ))
+while :; do
+  if grep -q "replacing it with" "$WORK/dev.log" && grep -q "is in sync and its process started" "$WORK/dev.log"; then
+    got="$(curl -sf --noproxy '*' --max-time 2 "http://127.0.0.1:$PORT/dir7/file7.txt" || true)"
+    [ "$got" = "$value" ] && break
+  fi
+  [ "$(now_ms)" -gt "$deadline" ] && { echo "no replacement served within 180 s: $(tail -5 "$WORK/dev.log")" >&2; exit 1; }
+  sleep 0.05
+done
+replace_ms=$(( $(now_ms) - start ))
+
 kill -INT "$DEV_PID"; wait "$DEV_PID" 2>/dev/null || true; DEV_PID=""
 
 sorted=$(printf '%s\n' "${samples[@]}" | sort -n)
@@ -123,3 +141,4 @@ echo "dev_sync_p50_ms $(pick 50)"
 echo "dev_sync_p95_ms $(pick 95)"
 echo "dev_initial_sync_10k_s $initial_s"
 echo "kubectl_tar_10k_s $(awk -v v="$kubectl_ms" 'BEGIN{printf "%.2f", v/1000}')"
+echo "dev_replace_10k_s $(awk -v v="$replace_ms" 'BEGIN{printf "%.2f", v/1000}')"

@@ -23,7 +23,10 @@ struct DevSandbox {
     }
 
     /// A Deployment with one container running `command` in `/app` (an emptyDir), ready.
-    func deploy(_ name: String, command: [String], replicas: Int = 1) async throws {
+    /// `environment` becomes the container's env (a `PATH` there is where the sandbox looks
+    /// up the commands of the container and of every exec into it, as a runtime would).
+    func deploy(_ name: String, command: [String], replicas: Int = 1, environment: [String: String] = [:]) async throws {
+        let env: [JSONValue] = environment.keys.sorted().map { ["name": .string($0), "value": .string(environment[$0] ?? "")] }
         _ = try await client.create(.deployments, namespace: namespace, object: [
             "apiVersion": "apps/v1", "kind": "Deployment", "metadata": ["name": .string(name), "labels": ["app": .string(name)]],
             "spec": [
@@ -37,6 +40,7 @@ struct DevSandbox {
                             "name": "main", "image": "example/app:1",
                             "command": .array(command.map(JSONValue.string)),
                             "workingDir": "/app",
+                            "env": .array(env),
                             "volumeMounts": [["name": "app", "mountPath": "/app"]],
                         ]],
                     ],
@@ -144,6 +148,54 @@ struct Project {
     func exists(_ relative: String) -> Bool {
         FileManager.default.fileExists(atPath: url.appendingPathComponent(relative).path)
     }
+
+    func cleanup() {
+        try? FileManager.default.removeItem(at: url)
+    }
+
+    /// Every file and link below the root with its content (or link target): what must be
+    /// byte-for-byte the same after any failure, since swapdev never writes locally.
+    func snapshot() throws -> [String: Data] {
+        var result: [String: Data] = [:]
+        let fm = FileManager.default
+        guard let walker = fm.enumerator(atPath: url.path) else { return result }
+        while let relative = walker.nextObject() as? String {
+            let path = url.appendingPathComponent(relative).path
+            if let target = try? fm.destinationOfSymbolicLink(atPath: path) {
+                result[relative] = Data(("link:" + target).utf8)
+                continue
+            }
+            var isDirectory: ObjCBool = false
+            if fm.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue {
+                result[relative] = try Data(contentsOf: URL(fileURLWithPath: path))
+            } else {
+                result[relative] = Data("dir".utf8)
+            }
+        }
+        return result
+    }
+}
+
+/// A directory on the host holding links to only `tools`: as a container's `PATH`, it makes
+/// every other command (and, without `sh` in `tools`, the shell itself) unresolvable inside
+/// that container — the sandbox resolves container commands and execs against the
+/// container's `PATH`, as a container runtime does.
+struct RestrictedToolbox {
+    let url: URL
+
+    init(tools: [String]) throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("devloop-tools-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        for tool in tools {
+            let candidates = ["/bin/\(tool)", "/usr/bin/\(tool)", "/sbin/\(tool)", "/usr/sbin/\(tool)"]
+            guard let target = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+                throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: tool])
+            }
+            try FileManager.default.createSymbolicLink(atPath: url.appendingPathComponent(tool).path, withDestinationPath: target)
+        }
+    }
+
+    var path: String { url.path }
 
     func cleanup() {
         try? FileManager.default.removeItem(at: url)

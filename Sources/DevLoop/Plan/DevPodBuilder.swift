@@ -14,21 +14,35 @@ public struct DevPodBuilder: Sendable {
     public var container: String
     public var record: SwapRecord
     public var options: DevOptions
+    /// 1 for the session's first dev pod; each replacement (the pod was deleted or evicted) gets the next.
+    public var generation: Int
 
-    public init(deployment: JSONValue, container: String, record: SwapRecord, options: DevOptions) {
+    public init(deployment: JSONValue, container: String, record: SwapRecord, options: DevOptions, generation: Int = 1) {
         self.deployment = deployment
         self.container = container
         self.record = record
         self.options = options
+        self.generation = generation
     }
 
-    /// The supervisor's state directory in the container, unique per session so that pods
-    /// sharing a filesystem (the sandbox) never signal each other's supervisors.
-    public var stateDirectory: String { "/tmp/swapdev-\(record.id)" }
+    /// The supervisor's state directory in the container, unique per session and pod so that
+    /// pods sharing a filesystem (the sandbox) never signal each other's supervisors, and a
+    /// replacement's supervisor does not find its predecessor's `go` file and start early.
+    public var stateDirectory: String {
+        "/tmp/swapdev-\(record.id)" + (generation > 1 ? "-\(generation)" : "")
+    }
 
-    /// `DEPLOYMENT-dev-SHORTID`, cut to a valid pod name.
-    public static func podName(deployment: String, record: SwapRecord) -> String {
-        let suffix = "-dev-" + record.shortID
+    /// This generation's pod name (see ``podName(deployment:record:generation:)``).
+    public var podName: String { Self.podName(deployment: deployment.name ?? "dev", record: record, generation: generation) }
+
+    /// The same builder for the pod that replaces this one.
+    public func nextGeneration() -> DevPodBuilder {
+        DevPodBuilder(deployment: deployment, container: container, record: record, options: options, generation: generation + 1)
+    }
+
+    /// `DEPLOYMENT-dev-SHORTID` (replacements: `…-SHORTID-N`), cut to a valid pod name.
+    public static func podName(deployment: String, record: SwapRecord, generation: Int = 1) -> String {
+        let suffix = "-dev-" + record.shortID + (generation > 1 ? "-\(generation)" : "")
         var base = String(deployment.prefix(63 - suffix.count))
         while base.hasSuffix("-") || base.hasSuffix(".") { base.removeLast() }
         return base + suffix
@@ -74,7 +88,7 @@ public struct DevPodBuilder: Sendable {
 
     /// The Pod object to create.
     public func build() throws(DevError) -> JSONValue {
-        let name = Self.podName(deployment: deployment.name ?? "dev", record: record)
+        let name = podName
         let template = deployment[path: ["spec", "template"]] ?? .emptyObject
         var labels = template.labels
         for dropped in ProxyPodBuilder.droppedLabels { labels[dropped] = nil }

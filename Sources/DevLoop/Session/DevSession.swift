@@ -23,7 +23,7 @@ import SyncCore
 public final class DevSession: Sendable {
     public let client: KubeClient
     public let options: DevOptions
-    private let report: @Sendable (DevEvent) -> Void
+    let report: @Sendable (DevEvent) -> Void
     private let logger: Logger
 
     /// - Parameter report: receives progress, one line per change, and the container's log.
@@ -35,10 +35,11 @@ public final class DevSession: Sendable {
         self.report = report
     }
 
-    private var namespace: String { options.namespace ?? client.namespace }
+    var namespace: String { options.namespace ?? client.namespace }
 
     /// Runs the session until cancelled. Errors before the dev pod runs are thrown after the
-    /// cluster was put back; errors of single syncs are reported and the session goes on.
+    /// cluster was put back; errors of single syncs are reported and the session goes on; a
+    /// dev pod that disappears is replaced (see ``keepDevPod(first:firstRestarts:mirrors:container:record:slot:watchMode:)``).
     public func run() async throws {
         let name = options.target.deployment
         let original = try await client.get(.deployments, namespace: namespace, name: name)
@@ -63,15 +64,15 @@ public final class DevSession: Sendable {
         }
         let mirrors = rules.map { rule in
             Mirror(rule: rule, localRoot: options.localRoot(of: rule), ignorePatterns: options.ignore,
-                   remote: RemoteTree(client: client, namespace: namespace, pod: podName, container: container, path: rule.remote))
+                   client: client, namespace: namespace, container: container)
         }
 
         _ = try await client.patch(.deployments, namespace: namespace, name: name, type: .merge,
                                    patch: record.recordPatch(resourceVersion: original.resourceVersion ?? ""))
         var failure: (any Error)?
         do {
-            try await start(pod: pod, podName: podName, record: record)
-            try await develop(mirrors: mirrors, podName: podName, container: container, stateDirectory: builder.stateDirectory, record: record)
+            let restarts = try await start(pod: pod, podName: podName, container: container, record: record)
+            try await develop(first: builder, firstRestarts: restarts, mirrors: mirrors, container: container, record: record)
         } catch is CancellationError {
             // Ctrl-C: the normal way out.
         } catch {
@@ -82,72 +83,69 @@ public final class DevSession: Sendable {
         if let failure { throw failure }
     }
 
-    /// Creates the dev pod, waits for it to run, then scales the original to 0.
-    private func start(pod: JSONValue, podName: String, record: SwapRecord) async throws {
+    /// Creates the dev pod, waits for it to run, then scales the original to 0; returns the
+    /// dev container's restart count.
+    private func start(pod: JSONValue, podName: String, container: String, record: SwapRecord) async throws -> Int {
         _ = try await client.create(.pods, namespace: namespace, object: pod)
         report(.info("dev pod \(podName) created; waiting for it to run"))
+        let restarts = try await waitUntilRunning(podName, container: container, restartBaseline: 0)
+        _ = try await client.scale(deployment: options.target.deployment, namespace: namespace, replicas: 0)
+        report(.info("deployment \(options.target.deployment) scaled to 0 (was \(record.originalReplicas)); \(podName) runs in its place"))
+        return restarts
+    }
+
+    /// Waits until every container of the pod runs; returns the dev container's restart count.
+    /// A container that cannot start ends the wait at once with the runtime's reason, and a
+    /// missing `sh` (the supervisor's interpreter) is named as such.
+    func waitUntilRunning(_ podName: String, container: String, restartBaseline: Int) async throws -> Int {
+        let seen: JSONValue?
         do {
-            try await client.waitFor(.pods, namespace: namespace, name: podName, timeout: .seconds(180), condition: Self.podRunning)
+            seen = try await client.waitFor(.pods, namespace: namespace, name: podName, timeout: .seconds(180)) { pod in
+                if case .starting(let reason) = DevPodState.of(pod, container: container, restartBaseline: restartBaseline) {
+                    return .waiting(reason)
+                }
+                return .satisfied
+            }
         } catch let error as KubeError {
             throw DevError.devPodFailed(pod: podName, detail: RemoteTree.oneLine(error))
         }
-        _ = try await client.scale(deployment: options.target.deployment, namespace: namespace, replicas: 0)
-        report(.info("deployment \(options.target.deployment) scaled to 0 (was \(record.originalReplicas)); \(podName) runs in its place"))
+        switch DevPodState.of(seen, container: container, restartBaseline: restartBaseline) {
+        case .running(let restarts):
+            return restarts
+        case .failedToStart(let detail, let missingShell):
+            if missingShell { throw DevError.noShell(pod: podName, container: container, detail: detail) }
+            throw DevError.devPodFailed(pod: podName, detail: detail)
+        case .gone(let reason):
+            throw DevError.devPodFailed(pod: podName, detail: "it \(reason)")
+        case .starting(let reason):
+            throw DevError.devPodFailed(pod: podName, detail: reason)
+        }
     }
 
-    /// Running with every container started; failing phases end the wait with a reason.
-    static let podRunning: @Sendable (JSONValue?) -> WaitResult = { pod in
-        guard let pod else { return .waiting("pod does not exist") }
-        let phase = pod[path: ["status", "phase"]]?.string ?? "Pending"
-        guard phase == "Running" else { return .waiting("phase \(phase)") }
-        let statuses = pod[path: ["status", "containerStatuses"]]?.array ?? []
-        if statuses.contains(where: { $0["state"]?["running"] == nil }) { return .waiting("containers not all running") }
-        return .satisfied
-    }
-
-    /// Initial sync, process start, logs, port-forwards, then the watch loop until cancelled.
-    private func develop(mirrors: [Mirror], podName: String, container: String, stateDirectory: String, record: SwapRecord) async throws {
-        // Watch before the initial sync so edits made while it runs are not lost.
+    /// Watches before the initial sync (so edits made while it runs are not lost), then runs
+    /// the pod keeper (sync, process, logs, ports; replacements), the watch loop and the
+    /// heartbeat until cancelled or one of them fails.
+    private func develop(first builder: DevPodBuilder, firstRestarts: Int, mirrors: [Mirror], container: String, record: SwapRecord) async throws {
         let watchers = try mirrors.map { mirror in
             try FileWatcher(root: mirror.localRoot, ignores: mirror.ignores, mode: options.watchMode, quiet: options.debounce)
         }
         defer { for watcher in watchers { watcher.stop() } }
-        for mirror in mirrors {
-            let started = ContinuousClock.now
-            let plan = try await mirror.initialSync()
-            report(.synced(SyncSummary(uploadedFiles: plan.uploads.count, uploadedBytes: plan.uploadBytes, deletedPaths: 0,
-                                       saveToSynced: ContinuousClock.now - started, saveToRestarted: nil, initial: true)))
-        }
-        try await signalSupervisor(podName: podName, container: container, stateDirectory: stateDirectory)
-        report(.info("process started; watching \(mirrors.map { "\($0.rule)" }.joined(separator: ", ")) (\(watchers.first.map { "\($0.activeMode)" } ?? "-"))"))
-
+        let slot = DevPodSlot()
+        let watchMode = watchers.first.map { "\($0.activeMode)" } ?? "-"
         try await withThrowingTaskGroup(of: Void.self) { group in
-            if options.logs {
-                group.addTask { await self.followLogs(podName: podName, container: container) }
-            }
-            var forwarders: [PortForwarder] = []
-            for spec in options.portForwards {
-                let forwarder = try await client.portForward(namespace: namespace, pod: podName, remotePort: spec.remote, localPort: spec.local) { [report] error in
-                    report(.error("port-forward \(spec): \(error)"))
-                }
-                forwarders.append(forwarder)
-                report(.info("forwarding 127.0.0.1:\(forwarder.localPort) → \(podName):\(spec.remote)"))
-            }
-            group.addTask { await self.heartbeat(swapID: record.id) }
             group.addTask {
-                try await self.watchLoop(watchers: watchers, mirrors: mirrors, podName: podName, container: container, stateDirectory: stateDirectory)
+                try await self.keepDevPod(first: builder, firstRestarts: firstRestarts, mirrors: mirrors, container: container,
+                                          record: record, slot: slot, watchMode: watchMode)
             }
-            defer {
-                let all = forwarders
-                Task { for forwarder in all { await forwarder.stop() } }
-            }
-            // The watch loop ends only by cancellation or an error; either ends the session.
+            group.addTask { try await self.watchLoop(watchers: watchers, mirrors: mirrors, container: container, slot: slot) }
+            group.addTask { await self.heartbeat(swapID: record.id) }
+            // Each task ends only by cancellation or an error; either ends the session.
             try await group.next()
             group.cancelAll()
         }
     }
 
-    private func watchLoop(watchers: [FileWatcher], mirrors: [Mirror], podName: String, container: String, stateDirectory: String) async throws {
+    private func watchLoop(watchers: [FileWatcher], mirrors: [Mirror], container: String, slot: DevPodSlot) async throws {
         let (merged, continuation) = AsyncStream.makeStream(of: (Int, ChangeBatch).self)
         let forwarders = watchers.enumerated().map { index, watcher in
             Task { for await batch in watcher.batches { continuation.yield((index, batch)) } }
@@ -155,39 +153,60 @@ public final class DevSession: Sendable {
         defer { for task in forwarders { task.cancel() } }
         for await (index, batch) in merged {
             try Task.checkCancellation()
-            let mirror = mirrors[index]
+            var pod = try await slot.ready()
             do {
-                let plan = try await mirror.plan(for: batch)
-                if plan.isEmpty { continue }
-                try await mirror.apply(plan)
-                let synced = Duration.since(batch.firstChangeAt)
-                var restarted: Duration?
-                if options.restart {
-                    try await signalSupervisor(podName: podName, container: container, stateDirectory: stateDirectory)
-                    restarted = Duration.since(batch.firstChangeAt)
-                }
-                report(.synced(SyncSummary(uploadedFiles: plan.uploads.count, uploadedBytes: plan.uploadBytes, deletedPaths: plan.deletions.count,
-                                           saveToSynced: synced, saveToRestarted: restarted)))
+                try await sync(batch, with: mirrors[index], into: pod, container: container)
             } catch {
-                report(.error("\(error)"))
+                if Task.isCancelled { throw CancellationError() }
+                guard await isGone(pod, container: container) else {
+                    report(.error("\(error)"))
+                    continue
+                }
+                // The pod went away mid-sync: sync the change into its replacement instead
+                // (whose initial sync may already have sent it; sending it again is harmless).
+                pod = try await slot.ready(replacing: pod)
+                do {
+                    try await sync(batch, with: mirrors[index], into: pod, container: container)
+                } catch {
+                    if Task.isCancelled { throw CancellationError() }
+                    report(.error("\(error)"))
+                }
             }
         }
         try Task.checkCancellation()
     }
 
+    /// Syncs one batch of changes and restarts the process; reports one line.
+    private func sync(_ batch: ChangeBatch, with mirror: Mirror, into pod: DevPodInstance, container: String) async throws {
+        let plan = try await mirror.plan(for: batch, in: pod.name)
+        if plan.isEmpty { return }
+        try await mirror.apply(plan, to: pod.name)
+        let synced = Duration.since(batch.firstChangeAt)
+        var restarted: Duration?
+        if options.restart {
+            try await signalSupervisor(pod, container: container)
+            restarted = Duration.since(batch.firstChangeAt)
+        }
+        report(.synced(SyncSummary(uploadedFiles: plan.uploads.count, uploadedBytes: plan.uploadBytes, deletedPaths: plan.deletions.count,
+                                   saveToSynced: synced, saveToRestarted: restarted)))
+    }
+
     /// First call: lets the supervisor start the process; later calls: restart it.
-    private func signalSupervisor(podName: String, container: String, stateDirectory: String) async throws {
-        let result = try await client.execCollect(namespace: namespace, pod: podName, container: container,
-                                                  command: RemoteCommands.restart(stateDirectory: stateDirectory))
+    func signalSupervisor(_ pod: DevPodInstance, container: String) async throws {
+        let result = try await client.execCollect(namespace: namespace, pod: pod.name, container: container,
+                                                  command: RemoteCommands.restart(stateDirectory: pod.stateDirectory))
         guard result.exitCode == 0 else {
-            throw DevError.syncFailed(pod: podName, path: stateDirectory, detail: "restart signal exited \(result.exitCode): \(RemoteTree.oneLine(result.stderrText))")
+            throw DevError.syncFailed(pod: pod.name, path: pod.stateDirectory,
+                                      detail: "restart signal exited \(result.exitCode): \(RemoteTree.oneLine(result.stderrText))")
         }
     }
 
-    private func followLogs(podName: String, container: String) async {
+    /// Streams the container's log until the stream ends or the task is cancelled. An end is
+    /// reported only while the pod is still the session's (a replaced pod's log just stops).
+    func followLogs(_ pod: DevPodInstance, container: String, slot: DevPodSlot) async {
         do {
             var pending: [UInt8] = []
-            for try await chunk in try await client.logs(namespace: namespace, pod: podName, container: container, follow: true) {
+            for try await chunk in try await client.logs(namespace: namespace, pod: pod.name, container: container, follow: true) {
                 pending += chunk
                 while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
                     report(.log(container: container, line: String(decoding: pending[..<newline], as: UTF8.self)))
@@ -196,10 +215,10 @@ public final class DevSession: Sendable {
             }
         } catch is CancellationError {
         } catch {
-            if !Task.isCancelled { report(.error("log stream of \(podName) ended: \(RemoteTree.oneLine(error))")) }
+            if !Task.isCancelled && slot.isCurrent(pod) {
+                report(.error("log stream of \(pod.name) ended: \(RemoteTree.oneLine(error))"))
+            }
         }
-        // Keep the task alive until cancelled so an ended log stream does not end the session.
-        while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
     }
 
     /// Refreshes the record's heartbeat so others can tell a live session from a crashed one.
@@ -236,11 +255,18 @@ public final class DevSession: Sendable {
         } catch {
             problems.append("scaling back to \(record.originalReplicas): \(RemoteTree.oneLine(error))")
         }
-        do {
-            _ = try await client.delete(.pods, namespace: namespace, name: podName, gracePeriodSeconds: 0)
-        } catch let error as KubeError where error.code == 404 {
-        } catch {
-            problems.append("deleting pod \(podName): \(RemoteTree.oneLine(error))")
+        // Every dev pod of the session: replacements have names of their own.
+        var pods: Set<String> = [podName]
+        if let list = try? await client.list(.pods, namespace: namespace, labelSelector: "\(SwapRecord.swapLabel)=\(record.id)") {
+            pods.formUnion(list.items.compactMap(\.name))
+        }
+        for pod in pods.sorted() {
+            do {
+                _ = try await client.delete(.pods, namespace: namespace, name: pod, gracePeriodSeconds: 0)
+            } catch let error as KubeError where error.code == 404 {
+            } catch {
+                problems.append("deleting pod \(pod): \(RemoteTree.oneLine(error))")
+            }
         }
         do {
             let current = try await client.get(.deployments, namespace: namespace, name: name)
@@ -253,7 +279,7 @@ public final class DevSession: Sendable {
             problems.append("removing the swap record: \(RemoteTree.oneLine(error))")
         }
         if problems.isEmpty {
-            report(.info("restored deployment \(name) (\(record.originalReplicas) replica\(record.originalReplicas == 1 ? "" : "s")); dev pod \(podName) deleted"))
+            report(.info("restored deployment \(name) (\(record.originalReplicas) replica\(record.originalReplicas == 1 ? "" : "s")); dev pod\(pods.count == 1 ? "" : "s") \(pods.sorted().joined(separator: ", ")) deleted"))
         } else {
             report(.error("restore of \(name) incomplete: \(problems.joined(separator: "; ")); run `swapdev restore \(name)`"))
         }

@@ -1,24 +1,38 @@
 import Foundation
+import KubeClient
 import SyncCore
 
-/// One sync rule at run time: the local tree, its ignore rules and watcher, and the remote directory.
+/// One sync rule at run time: the local tree, its ignore rules, and the remote directory.
+///
+/// The local side lives for the whole session; the remote side is a ``RemoteTree`` in
+/// whichever dev pod is current (``remote(in:)``), because the pod can be replaced.
 final class Mirror: Sendable {
     let rule: SyncRule
     let localRoot: URL
     let ignores: IgnoreMatcher
     let scanner: TreeScanner
-    let remote: RemoteTree
+    let client: KubeClient
+    let namespace: String?
+    let container: String
 
-    init(rule: SyncRule, localRoot: URL, ignorePatterns: [String], remote: RemoteTree) {
+    init(rule: SyncRule, localRoot: URL, ignorePatterns: [String], client: KubeClient, namespace: String?, container: String) {
         self.rule = rule
         self.localRoot = localRoot
         self.ignores = IgnoreMatcher(root: localRoot, extraPatterns: ignorePatterns)
         self.scanner = TreeScanner(root: localRoot, ignores: ignores)
-        self.remote = remote
+        self.client = client
+        self.namespace = namespace
+        self.container = container
+    }
+
+    /// The rule's remote directory in `pod`.
+    func remote(in pod: String) -> RemoteTree {
+        RemoteTree(client: client, namespace: namespace, pod: pod, container: container, path: rule.remote)
     }
 
     /// Sends every local file the container lacks or holds in another version.
-    func initialSync() async throws -> SyncPlan {
+    func initialSync(into pod: String) async throws -> SyncPlan {
+        let remote = remote(in: pod)
         let local = scanner.scan()
         let remoteManifest = try await remote.manifest()
         let plan = SyncPlan.initial(local: local.manifest, remote: remoteManifest)
@@ -27,13 +41,13 @@ final class Mirror: Sendable {
     }
 
     /// Turns a batch of touched paths into uploads and deletions by looking at the disk now.
-    func plan(for batch: ChangeBatch) async throws -> SyncPlan {
+    func plan(for batch: ChangeBatch, in pod: String) async throws -> SyncPlan {
         if batch.paths.contains(where: { IgnoreMatcher.ruleFileNames.contains(($0 as NSString).lastPathComponent) }) {
             ignores.invalidate()
         }
         if batch.needsRescan {
             // Events were lost: compare whole trees (like the initial sync).
-            return SyncPlan.initial(local: scanner.scan().manifest, remote: try await remote.manifest())
+            return SyncPlan.initial(local: scanner.scan().manifest, remote: try await remote(in: pod).manifest())
         }
         var uploads: [String: FileEntry] = [:]
         var deletions: [String] = []
@@ -51,7 +65,8 @@ final class Mirror: Sendable {
     }
 
     /// Runs a plan against the container.
-    func apply(_ plan: SyncPlan) async throws {
+    func apply(_ plan: SyncPlan, to pod: String) async throws {
+        let remote = remote(in: pod)
         try await remote.delete(plan.deletions)
         try await remote.upload(plan.uploads, from: localRoot)
     }

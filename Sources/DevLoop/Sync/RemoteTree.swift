@@ -29,13 +29,23 @@ public struct RemoteTree: Sendable {
             result = try await client.execCollect(namespace: namespace, pod: pod, container: container,
                                                   command: RemoteCommands.manifest(remote: path), timeout: .seconds(120))
         } catch {
-            throw DevError.noShell(pod: pod, container: container, detail: Self.oneLine(error))
+            // Runtimes refuse an exec whose binary is missing with an error, not an exit code;
+            // any other failure (connection, pod gone) must not be blamed on the image.
+            let detail = Self.oneLine(error)
+            if DevPodState.mentionsMissingShell(detail) { throw DevError.noShell(pod: pod, container: container, detail: detail) }
+            throw DevError.syncFailed(pod: pod, path: path, detail: "listing: \(detail)")
         }
         switch result.exitCode {
         case 0: return RemoteCommands.parseManifest(result.stdoutText)
         case RemoteCommands.noTarExitCode: throw DevError.noTar(pod: pod, container: container)
         case RemoteCommands.notWritableExitCode: throw DevError.remoteNotWritable(pod: pod, container: container, path: path)
-        case 126, 127: throw DevError.noShell(pod: pod, container: container, detail: Self.oneLine(result.stderrText))
+        case 126, 127:
+            // 126/127 is `sh` itself missing, unless sh ran and names another tool (find, stat).
+            let stderr = Self.oneLine(result.stderrText)
+            if stderr.isEmpty || DevPodState.mentionsMissingShell(stderr) {
+                throw DevError.noShell(pod: pod, container: container, detail: stderr.isEmpty ? "exit code \(result.exitCode)" : stderr)
+            }
+            throw DevError.syncFailed(pod: pod, path: path, detail: "listing exited \(result.exitCode): \(stderr)")
         default:
             // find/stat complaining about unreadable entries still lists the rest.
             if !result.stdout.isEmpty { return RemoteCommands.parseManifest(result.stdoutText) }
