@@ -134,6 +134,27 @@ public final class SandboxCluster: Sendable {
         ])
     }
 
+    /// What a restart of a real API server looks like to its clients: the listener closes and
+    /// every open connection is cut (watches, exec and port-forward streams, idle keep-alive
+    /// connections), new connections are refused for `downtime`, then the same port serves again.
+    ///
+    /// Everything etcd would keep stays: the objects, the resourceVersion counter and the watch
+    /// history, so a watch resumed from an earlier resourceVersion gets the changes it missed
+    /// (or 410 Expired once that version has left the history, as after an etcd compaction).
+    /// What runs on nodes keeps running: pods, and the controllers, which talk to the store
+    /// in-process (a real kube-controller-manager would re-list and carry on the same way).
+    /// Returns once the server serves again.
+    public func restartAPIServer(downtime: Duration) async throws {
+        await server.stopServing()
+        // Not cancellable: a server left down would be worse than a late return.
+        try? await Task.sleep(for: downtime)
+        do {
+            try await server.resumeServing()
+        } catch {
+            throw SandboxSetupError("cannot listen on 127.0.0.1:\(port) again after the restart: \(error); another process took the port")
+        }
+    }
+
     /// Stops the listener and the controllers, then every pod (`runtime.shutdown()`).
     public func shutdown() async {
         await server.shutdown()

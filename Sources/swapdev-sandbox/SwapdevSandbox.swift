@@ -35,7 +35,13 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Network slot 0-\(SandboxNetwork.slotCount - 1) (bridge swapdevN, its own pod and Service ranges); default: the first one no other sandbox holds.")
     var networkSlot: Int?
 
+    @Option(name: .long, help: "Seconds the API server stays down when SIGUSR1 restarts it (connections cut, new ones refused, state kept).")
+    var restartDowntime: Double = 5
+
     func validate() throws {
+        guard restartDowntime >= 0, restartDowntime <= 3600 else {
+            throw ValidationError("--restart-downtime \(restartDowntime) must be 0…3600 seconds")
+        }
         guard (0...65535).contains(port) else { throw ValidationError("--port \(port) is not a TCP port; use 0 to pick a free one") }
         if let networkSlot, !(0..<SandboxNetwork.slotCount).contains(networkSlot) {
             throw ValidationError("--network-slot \(networkSlot) is out of range; use 0-\(SandboxNetwork.slotCount - 1) or leave it out")
@@ -77,7 +83,7 @@ struct Serve: AsyncParsableCommand {
         }
         // Unbuffered write: the line must reach a log file before anything else happens.
         FileHandle.standardOutput.write(Data("swapdev-sandbox: serving https://127.0.0.1:\(cluster.port); kubeconfig \(cluster.kubeconfigPath)\n".utf8))
-        await waitForTermination()
+        await serveUntilTerminated(cluster)
         FileHandle.standardOutput.write(Data("swapdev-sandbox: stopping\n".utf8))
         await cluster.shutdown()
         slot.release()
@@ -98,18 +104,57 @@ struct Serve: AsyncParsableCommand {
         return nil
     }
 
-    /// Returns on the first SIGTERM or SIGINT.
-    private func waitForTermination() async {
-        signal(SIGTERM, SIG_IGN)
-        signal(SIGINT, SIG_IGN)
+    /// Returns on the first SIGTERM or SIGINT. SIGUSR1 restarts the API server (see
+    /// `SandboxCluster.restartAPIServer`) for `--restart-downtime` seconds; a SIGUSR1 during a
+    /// restart is ignored.
+    private func serveUntilTerminated(_ cluster: SandboxCluster) async {
+        let signals = [SIGTERM, SIGINT, SIGUSR1]
+        for number in signals { signal(number, SIG_IGN) }
         let (stream, continuation) = AsyncStream<Int32>.makeStream()
-        let sources = [SIGTERM, SIGINT].map { number in
+        let sources = signals.map { number in
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler { continuation.yield(number) }
             source.resume()
             return source
         }
-        for await _ in stream { break }
+        let restarting = RestartFlag()
+        let downtime = Duration.milliseconds(Int64(restartDowntime * 1000))
+        for await number in stream {
+            guard number == SIGUSR1 else { break }
+            guard restarting.begin() else { continue }
+            Task {
+                Self.say("API server restarting: connections closed, refusing new ones for \(restartDowntime)s")
+                do {
+                    try await cluster.restartAPIServer(downtime: downtime)
+                    Self.say("API server serving again on 127.0.0.1:\(cluster.port)")
+                } catch {
+                    Self.say("\(error)")
+                }
+                restarting.end()
+            }
+        }
         for source in sources { source.cancel() }
     }
+
+    /// One unbuffered line on standard output (tests and scripts read the log as it is written).
+    private static func say(_ line: String) {
+        FileHandle.standardOutput.write(Data("swapdev-sandbox: \(line)\n".utf8))
+    }
+}
+
+/// Whether an API server restart is under way.
+private final class RestartFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var active = false
+
+    /// `false` when one is already under way.
+    func begin() -> Bool {
+        lock.withLock {
+            if active { return false }
+            active = true
+            return true
+        }
+    }
+
+    func end() { lock.withLock { active = false } }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import KubeModel
+import SandboxRuntime
 import SwapdevTesting
 import Testing
 
@@ -99,9 +100,16 @@ struct RealRuntimeKubectlTests {
         #expect(again.status == 0, "\(again.stderr)")
         _ = try await Self.kubectl(sandbox, ["rollout", "status", "deployment/web", "--timeout=60s"])
 
+        // Other sandboxes may run meanwhile (parallel suites, other engineers), each in its own
+        // network slot: only this one's slot counts. The `kubernetes` Service IP names it.
+        let apiService = try await Self.kubectl(sandbox, ["get", "service", "kubernetes", "-n", "default", "-o", "jsonpath={.spec.clusterIP}"])
+        let slot = try #require(apiService.stdout.split(separator: ".").dropFirst().first.flatMap { Int($0) }.map { $0 - 96 },
+                                "cannot tell the sandbox's network slot from \(apiService.stdout)")
+        let network = SandboxNetwork.slot(slot)
+
         let status = await sandbox.stop()
         #expect(status == 0, "the sandbox exits 0 after SIGTERM: \(sandbox.log)")
-        let leftovers = HostSnapshot.capture().leftovers(since: before).matching(["swapdev"])
+        let leftovers = HostSnapshot.capture().leftovers(since: before).matching([network.namePrefix, network.bridgeName, network.vethPrefix])
         #expect(leftovers.networkNamespaces.isEmpty && leftovers.mounts.isEmpty && leftovers.interfaces.isEmpty,
                 "left behind after SIGTERM: \(leftovers)")
         let strays = try await offPool { () -> String in

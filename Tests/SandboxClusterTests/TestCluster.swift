@@ -11,10 +11,10 @@ struct TestCluster {
     let runtime: FakeRuntime
     let directory: URL
 
-    static func start(token: String? = "test-token") async throws -> TestCluster {
+    static func start(token: String? = "test-token", plainHTTP: Bool = false) async throws -> TestCluster {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sbapi-test-\(UUID().uuidString.prefix(8))")
         let runtime = FakeRuntime()
-        let cluster = try await SandboxCluster.start(SandboxConfiguration(directory: directory, token: token), runtime: runtime)
+        let cluster = try await SandboxCluster.start(SandboxConfiguration(directory: directory, token: token, plainHTTP: plainHTTP), runtime: runtime)
         return TestCluster(cluster: cluster, runtime: runtime, directory: directory)
     }
 

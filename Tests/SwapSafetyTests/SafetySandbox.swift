@@ -12,33 +12,8 @@ struct SafetySandbox {
 
     static let python = "/usr/bin/python3"
 
-    /// Why a sandbox cannot run right now.
-    struct Busy: Error, CustomStringConvertible {
-        var description: String
-    }
-
-    /// Whether some process listens on 10.96.0.1:443 — the `kubernetes` Service of a sandbox
-    /// already running on this host (another test run, another engineer): its pods would reach
-    /// that sandbox's API server instead of ours.
-    static func anotherSandboxIsRunning() -> Bool {
-        let table = (try? String(contentsOfFile: "/proc/net/tcp", encoding: .utf8)) ?? ""
-        // 10.96.0.1 little-endian hex, port 443, state 0A (LISTEN).
-        return table.split(separator: "\n").contains { line in
-            let fields = line.split(separator: " ")
-            return fields.count > 3 && fields[1] == "0100600A:01BB" && fields[3] == "0A"
-        }
-    }
-
     static func start() async throws -> SafetySandbox {
-        // Wait a little for a concurrent sandbox to go, then fail with the reason.
-        let deadline = ContinuousClock.now + .seconds(120)
-        while anotherSandboxIsRunning() {
-            guard ContinuousClock.now < deadline else {
-                throw Busy(description: "another swapdev-sandbox is running on this host (something listens on 10.96.0.1:443); "
-                    + "sandboxes share the host's service network — run these tests when it is gone")
-            }
-            try await Task.sleep(for: .seconds(1))
-        }
+        // Each sandbox takes a network slot of its own, so another one running does not matter.
         let repository = SSHDLauncher.repositoryRoot
         let sandbox = try await SandboxLauncher.start(proxyImageDirectory: repository.appendingPathComponent("proxy-image").path)
         let client = try KubeClient(kubeconfig: sandbox.kubeconfigPath, context: nil, namespace: "default")

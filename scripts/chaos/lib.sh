@@ -39,10 +39,11 @@ same_as_before() { [[ "$(snapshot "$1")" == "$(cat "$WORK/$1.before")" ]]; }
 # show_difference NS: a short diff for a failure line's details.
 show_difference() { diff <(cat "$WORK/$1.before") <(snapshot "$1") | head -20 | sed 's/^/      /'; }
 
-# deploy_app NS: a namespace with the app: Deployment web (2 replicas) serving "original" at
-# /who on 8080, Service web:80, a ConfigMap and an HPA; waits until Ready and saves a snapshot.
+# deploy_app NS [hpa]: a namespace with the app: Deployment web (2 replicas) serving "original"
+# at /who on 8080, Service web:80 and a ConfigMap (with "hpa": an HPA, min 2, max 4, on web);
+# waits until Ready (and the HPA active) and saves a snapshot.
 deploy_app() {
-    local ns=$1
+    local ns=$1 extra=${2:-}
     # JSON, not `kubectl create namespace` (which sends protobuf; the sandbox speaks JSON only).
     printf '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"%s"}}' "$ns" | kc create -f - >/dev/null
     kc -n "$ns" create -f - >/dev/null <<YAML
@@ -76,6 +77,19 @@ spec:
         readinessProbe: {tcpSocket: {port: 8080}, periodSeconds: 1}
 YAML
     wait_until 60 ready "$ns" 2 || return 1
+    if [[ "$extra" == hpa ]]; then
+        kc -n "$ns" create -f - >/dev/null <<YAML || return 1
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: web}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
+  minReplicas: 2
+  maxReplicas: 4
+  metrics: [{type: Resource, resource: {name: cpu, target: {type: Utilization, averageUtilization: 80}}}]
+YAML
+        wait_until 20 hpa_condition "$ns" ScalingActive True || return 1
+    fi
     snapshot "$ns" > "$WORK/$ns.before"
 }
 
@@ -98,6 +112,16 @@ wait_fast() {
 recorded() { [[ -n "$(kc get deployment web -n "$1" -o jsonpath='{.metadata.annotations.swapdev\.dev/swap-id}')" ]]; }
 proxy_exists() { [[ -n "$(kc get pods -n "$1" -l swapdev.dev/swap -o name)" ]]; }
 scaled_down() { [[ "$(kc get deployment web -n "$1" -o jsonpath='{.spec.replicas}')" == 0 ]]; }
+# restored_or_switch_done NS: the namespace is as before, or (both read successfully) there is
+# neither a proxy pod nor a swap record left: whatever restored it has finished.
+restored_or_switch_done() {
+    same_as_before "$1" && return 0
+    local pods record
+    pods=$(kc get pods -n "$1" -l swapdev.dev/swap -o name) || return 1
+    record=$(kc get deployment web -n "$1" -o jsonpath='{.metadata.annotations.swapdev\.dev/swap-id}') || return 1
+    [[ -z "$pods" && -z "$record" ]]
+}
+proxy_running() { [[ "$(kc get pods -n "$1" -l swapdev.dev/swap -o jsonpath='{.items[0].status.phase}')" == Running ]]; }
 proxy_pod() { kc get pods -n "$1" -l swapdev.dev/swap -o jsonpath='{.items[0].metadata.name}'; }
 
 # answers NS TEXT: the Service answers /who with TEXT (from the host, through its ClusterIP).
@@ -108,12 +132,18 @@ answers() {
 }
 tunnel_up() { scaled_down "$1" && answers "$1" local; }
 
+# free_port: a TCP port on 127.0.0.1 nobody listens on right now.
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
 # start_swap NS: runs swapdev swap in the background (pid in SWAP_PID, log in $WORK/NS.swap.log);
 # the local process serves "local" at /who.
 start_swap() {
-    local ns=$1 port=$2
+    local ns=$1 port
+    # A free port rather than a fixed one: another chaos run or test on this host may hold it,
+    # and the Service would then answer "local" from the other run's process.
+    port=$(free_port) || return 1
     "$SWAPDEV" swap web:app -n "$ns" --kubeconfig "$KUBECONFIG_PATH" --restore-after "${RESTORE_AFTER}s" \
-        --timeout 60s --expose "$port:http" \
+        --timeout 60s --expose "$port:http" ${SWAP_OPTIONS[@]+"${SWAP_OPTIONS[@]}"} \
         --run python3 -m http.server "$port" --bind 127.0.0.1 --directory "$WORK/local" \
         > "$WORK/$ns.swap.log" 2>&1 &
     SWAP_PID=$!
@@ -151,3 +181,30 @@ kill9_swap() {
 
 # restore_once NS: one `swapdev restore web`.
 restore_once() { "$SWAPDEV" restore web -n "$1" --kubeconfig "$KUBECONFIG_PATH" --timeout 60s >> "$WORK/$1.restore.log" 2>&1; }
+
+# hpa_condition NS TYPE STATUS [REASON]: HPA web has that condition.
+hpa_condition() {
+    kc get horizontalpodautoscaler web -n "$1" -o json | jq -e --arg type "$2" --arg status "$3" --arg reason "${4:-}" \
+        '[.status.conditions[]? | select(.type == $type and .status == $status and ($reason == "" or .reason == $reason))] | length > 0' >/dev/null
+}
+
+# hpa_rescales NS: how many SuccessfulRescale events HPA web has made; hpa_rescaled_since NS N: more than N.
+hpa_rescales() {
+    kc get events -n "$1" -o json | jq '[.items[] | select(.reason == "SuccessfulRescale"
+        and .involvedObject.kind == "HorizontalPodAutoscaler" and .involvedObject.name == "web")] | length'
+}
+hpa_rescaled_since() { local count; count=$(hpa_rescales "$1") && (( count > $2 )); }
+
+# log_count NS TEXT: how many lines of swapdev's log in NS contain TEXT.
+log_count() {
+    local count
+    count=$(grep -c -- "$2" "$WORK/$1.swap.log" 2>/dev/null)
+    echo "${count:-0}"
+}
+# log_count_above NS TEXT N: more than N such lines.
+log_count_above() { (( $(log_count "$1" "$2") > $3 )); }
+
+# api_refuses / api_answers: whether the sandbox's API port refuses connections (curl exit 7),
+# or answers at all (any HTTP status).
+api_refuses() { curl -sk --noproxy '*' --max-time 1 -o /dev/null "https://127.0.0.1:$API_PORT/version"; [[ $? -eq 7 ]]; }
+api_answers() { curl -sk --noproxy '*' --max-time 1 -o /dev/null "https://127.0.0.1:$API_PORT/version"; }

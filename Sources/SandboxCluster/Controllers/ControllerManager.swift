@@ -9,6 +9,7 @@ final class ControllerManager: Sendable {
     let endpoints: EndpointsController
     let deployments: DeploymentController
     let collector: GarbageCollector
+    let autoscalers: HorizontalPodAutoscalerController
     private let tasks: TaskBox
 
     init(registry: Registry, runtime: any PodRuntime, builder: LaunchSpecBuilder, tokens: ServiceAccountTokens?, apiPort: Int) {
@@ -16,19 +17,21 @@ final class ControllerManager: Sendable {
         pods = PodController(registry: registry, runtime: runtime, builder: builder, endpoints: endpoints)
         deployments = DeploymentController(registry: registry)
         collector = GarbageCollector(registry: registry, tokens: tokens)
+        autoscalers = HorizontalPodAutoscalerController(registry: registry)
         tasks = TaskBox()
     }
 
     /// Starts consuming; existing objects arrive first as ADDED events.
     func start(store: ObjectStore, runtime: any PodRuntime) throws {
         let events = try store.watch(resource: nil, namespace: nil, from: .current)
-        let pods = pods, endpoints = endpoints, deployments = deployments, collector = collector
+        let pods = pods, endpoints = endpoints, deployments = deployments, collector = collector, autoscalers = autoscalers
         tasks.add(Task {
             for await event in events {
                 await collector.handle(event)
                 await pods.handle(event)
                 await deployments.handle(event)
                 await endpoints.handle(event)
+                await autoscalers.handle(event)
             }
         })
         tasks.add(Task {

@@ -15,35 +15,55 @@ protocol HTTPService: Sendable {
 }
 
 /// The sandbox's HTTPS listener on 127.0.0.1: TLS, HTTP/1.1 with keep-alive, and WebSocket upgrades.
+///
+/// It can go down and come back on the same port (``stopServing()`` / ``resumeServing()``), the
+/// way a real API server restart looks to its clients: every connection is cut, new ones are
+/// refused, then the same port answers again.
 final class HTTPServer: Sendable {
     private let group: MultiThreadedEventLoopGroup
-    private let channel: any Channel
+    private let host: String
+    private let tls: NIOSSLContext?
+    private let service: any HTTPService
+    private let connections: ConnectionTracker
 
-    /// The bound port (useful with port 0).
+    /// The bound port (useful with port 0); it stays the same across restarts.
     let port: Int
 
     /// Binds and starts serving; `tls == nil` serves plain HTTP (tests only).
     init(host: String, port: Int, tls: NIOSSLContext?, service: any HTTPService) async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        let connections = ConnectionTracker()
+        let listener: any Channel
+        do {
+            listener = try await Self.bind(host: host, port: port, group: group, tls: tls, service: service, connections: connections)
+        } catch {
+            try? await group.shutdownGracefully()
+            throw error
+        }
         self.group = group
+        self.host = host
+        self.tls = tls
+        self.service = service
+        self.connections = connections
+        self.port = listener.localAddress?.port ?? port
+        connections.serving(listener)
+    }
+
+    private static func bind(host: String, port: Int, group: MultiThreadedEventLoopGroup, tls: NIOSSLContext?,
+                             service: any HTTPService, connections: ConnectionTracker) async throws -> any Channel {
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
+                // A connection accepted in the instant the server went down is cut like the others.
+                guard connections.adopt(channel) else { return channel.close() }
+                return channel.eventLoop.makeCompletedFuture {
                     try Self.configure(channel, tls: tls, service: service)
                 }
             }
-        do {
-            channel = try await bootstrap.bind(host: host, port: port).get()
-        } catch {
-            try? await group.shutdownGracefully()
-            throw error
-        }
-        self.port = channel.localAddress?.port ?? port
+        return try await bootstrap.bind(host: host, port: port).get()
     }
-
     private static func configure(_ channel: any Channel, tls: NIOSSLContext?, service: any HTTPService) throws {
         let sync = channel.pipeline.syncOperations
         if let tls { try sync.addHandler(NIOSSLServerHandler(context: tls)) }
@@ -78,10 +98,65 @@ final class HTTPServer: Sendable {
         try sync.addHandler(httpHandler)
     }
 
-    /// Stops listening and closes the event loops.
+    /// Closes the listener, then every open connection (watches, exec and port-forward
+    /// streams, idle keep-alive connections) without a goodbye: clients see a reset or EOF, and
+    /// new connections are refused until ``resumeServing()``.
+    func stopServing() async {
+        let (listener, open) = connections.stop()
+        try? await listener?.close()
+        for channel in open { try? await channel.close() }
+    }
+
+    /// Listens again on the same port. A no-op while serving.
+    func resumeServing() async throws {
+        guard !connections.isServing else { return }
+        let listener = try await Self.bind(host: host, port: port, group: group, tls: tls, service: service, connections: connections)
+        connections.serving(listener)
+    }
+
+    /// Stops listening, closes every connection and the event loops.
     func shutdown() async {
-        try? await channel.close()
+        await stopServing()
         try? await group.shutdownGracefully()
+    }
+}
+
+/// The listener and the open connections of an ``HTTPServer``, so a restart can cut them all.
+private final class ConnectionTracker: @unchecked Sendable {
+    private let lock = NSLock()
+    private var listener: (any Channel)?
+    private var open: [ObjectIdentifier: any Channel] = [:]
+
+    var isServing: Bool { lock.withLock { listener != nil } }
+
+    func serving(_ channel: any Channel) {
+        lock.withLock { listener = channel }
+    }
+
+    /// Records an accepted connection until it closes; `false` when the server is down.
+    func adopt(_ channel: any Channel) -> Bool {
+        let id = ObjectIdentifier(channel)
+        let adopted = lock.withLock { () -> Bool in
+            guard listener != nil else { return false }
+            open[id] = channel
+            return true
+        }
+        if adopted {
+            channel.closeFuture.whenComplete { [weak self] _ in
+                guard let self else { return }
+                self.lock.withLock { _ = self.open.removeValue(forKey: id) }
+            }
+        }
+        return adopted
+    }
+
+    /// Marks the server down; returns the listener and the connections to close.
+    func stop() -> (listener: (any Channel)?, open: [any Channel]) {
+        lock.withLock {
+            let result = (listener, Array(open.values))
+            listener = nil
+            return result
+        }
     }
 }
 

@@ -45,10 +45,21 @@ public struct DeadManSwitch: Sendable {
     }
 
     /// Makes the proxy pod the owner of the four objects, so they go when it goes.
+    ///
+    /// The four patches go out at once: a swapdev killed between them leaves an object the pod
+    /// does not own (the switch still restores, but that object needs `swapdev restore`), and
+    /// one round trip is a much smaller window than four.
     public func adopt(podUID: String) async throws {
         let patch = DeadManPlan.ownerPatch(podName: plan.record.proxyPod, podUID: podUID)
-        for (resource, object) in plan.objects {
-            _ = try await client.patch(resource, namespace: plan.namespace, name: object.name ?? "", type: .merge, patch: patch)
+        let (client, namespace) = (client, plan.namespace)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (resource, object) in plan.objects {
+                let name = object.name ?? ""
+                group.addTask {
+                    _ = try await client.patch(resource, namespace: namespace, name: name, type: .merge, patch: patch)
+                }
+            }
+            try await group.waitForAll()
         }
     }
 
