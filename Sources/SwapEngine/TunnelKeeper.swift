@@ -87,9 +87,13 @@ final class TunnelKeeper: @unchecked Sendable {
         }
     }
 
+    /// With the 1 s cap, ~40 s of outage (a laptop changing networks, a rescheduled node) before
+    /// the swap is given up and restored; the dead-man switch covers longer ones.
+    static let reconnectAttempts = 40
+
     private func reconnect() async -> Bool {
         var delay = Duration.milliseconds(250)
-        for attempt in 1...8 {
+        for attempt in 1...Self.reconnectAttempts {
             if locked({ stopping }) { return false }
             do {
                 // A restarted proxy container made a new host key: read the latest from its log.
@@ -115,7 +119,8 @@ final class TunnelKeeper: @unchecked Sendable {
             } catch {
                 logger.info("tunnel reconnect attempt \(attempt) failed: \(error)")
                 try? await Task.sleep(for: delay)
-                delay = min(delay * 2, .seconds(5))
+                // Capped at 1 s: an API server back after a restart is found within a second.
+                delay = min(delay * 2, .seconds(1))
             }
         }
         return false
