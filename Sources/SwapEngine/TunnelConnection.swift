@@ -22,7 +22,9 @@ struct TunnelConnection {
     /// sandbox runs the host's sshd); host-key or transport failures are not retried.
     func connect() async throws -> (session: SSHSession, user: String) {
         var lastError: (any Error)?
-        for user in users {
+        var transportRetries = 2
+        var users = self.users[...]
+        while let user = users.first {
             let socket = try await client.openPortForwardSocket(namespace: namespace, pod: pod, port: ProxyPodBuilder.sshPort)
             do {
                 let session = try await SSHSession.connect(
@@ -31,8 +33,18 @@ struct TunnelConnection {
                 return (session, user)
             } catch let error as SSHTunnelError {
                 lastError = error
-                if case .authenticationFailed = error { continue }
-                throw SwapError.sshFailed(pod: pod, reason: error.description)
+                switch error {
+                case .authenticationFailed:
+                    users = users.dropFirst()
+                case .handshakeFailed where transportRetries > 0, .disconnected where transportRetries > 0,
+                     .sessionClosed where transportRetries > 0:
+                    // A loaded node's sshd can miss the banner deadline: the stream, not the
+                    // server, failed; a fresh port-forward usually works. Host keys are never retried.
+                    transportRetries -= 1
+                    try await Task.sleep(for: .milliseconds(500))
+                default:
+                    throw SwapError.sshFailed(pod: pod, reason: error.description)
+                }
             }
         }
         throw SwapError.sshFailed(pod: pod, reason: lastError.map { "\($0)" } ?? "no login user to try")

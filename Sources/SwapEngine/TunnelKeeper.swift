@@ -54,8 +54,26 @@ final class TunnelKeeper: @unchecked Sendable {
 
     /// Opens a remote forward and remembers it for reconnects.
     func forwardRemote(_ forward: InboundForward) async throws {
-        _ = try await current.forwardRemote(bindHost: "0.0.0.0", port: forward.remotePort, target: (host: "127.0.0.1", port: forward.localPort))
+        try await Self.forwardRemote(forward, on: current)
         locked { remotes.append(forward) }
+    }
+
+    /// sshd refuses a port another of its sessions still listens on — after a reconnect, the
+    /// dead session's child until sshd notices it is gone (a keepalive or two). So a refusal is
+    /// retried for a few seconds before it counts.
+    static func forwardRemote(_ forward: InboundForward, on session: SSHSession) async throws {
+        var attempt = 0
+        while true {
+            do {
+                _ = try await session.forwardRemote(bindHost: "0.0.0.0", port: forward.remotePort,
+                                                    target: (host: "127.0.0.1", port: forward.localPort))
+                return
+            } catch SSHTunnelError.remoteForwardRefused(let host, let port) {
+                attempt += 1
+                guard attempt < 20 else { throw SSHTunnelError.remoteForwardRefused(bindHost: host, port: port) }
+                try await Task.sleep(for: .milliseconds(250))
+            }
+        }
     }
 
     /// From now on a dying session stays dead: teardown is about to delete the proxy, which
@@ -110,8 +128,7 @@ final class TunnelKeeper: @unchecked Sendable {
                     _ = try await session.forwardLocal(listenPort: local.port, remoteHost: local.remoteHost, remotePort: local.remotePort)
                 }
                 for remote in remotes {
-                    _ = try await session.forwardRemote(bindHost: "0.0.0.0", port: remote.remotePort,
-                                                        target: (host: "127.0.0.1", port: remote.localPort))
+                    try await Self.forwardRemote(remote, on: session)
                 }
                 locked { self.session = session }
                 reporter.line("✓ tunnel reconnected (attempt \(attempt))")
