@@ -21,6 +21,10 @@ final class RemoteListenerTask: LoopTask {
     private var state = State.requesting
     private var listener: OpaquePointer?
     private var boundPort: Int = 0
+    /// The target's address, resolved at the first forwarded connection and kept: resolving
+    /// (getaddrinfo) for every connection is measurable on short requests. Dropped when a
+    /// connect fails, so a target that moved is looked up again.
+    private var resolvedTarget: ResolvedAddress?
     private var started: CheckedContinuation<RemoteForward, any Error>?
     private var cancelled: CheckedContinuation<Void, any Error>?
 
@@ -101,7 +105,7 @@ final class RemoteListenerTask: LoopTask {
         var progressed = false
         while let channel = libssh2_channel_forward_accept(listener) {
             progressed = true
-            loop.startSplice(channel: channel, target: target)
+            loop.startSplice(channel: channel, fd: connectTarget(), connecting: true)
         }
         let code = loop.lastErrorCode()
         switch loop.classify(Int(code)) {
@@ -117,6 +121,24 @@ final class RemoteListenerTask: LoopTask {
             break
         }
         return progressed ? .progress : .idle
+    }
+
+    /// Starts a non-blocking connect to the target; -1 when it cannot even be dialled (the
+    /// splice then just closes the channel: the client in the pod sees EOF).
+    private func connectTarget() -> Int32 {
+        do {
+            let address: ResolvedAddress
+            if let resolvedTarget {
+                address = resolvedTarget
+            } else {
+                address = try Sockets.resolveFirst(host: target.host, port: target.port)
+                resolvedTarget = address
+            }
+            return try Sockets.startConnect(to: address, name: self.target.description)
+        } catch {
+            resolvedTarget = nil
+            return -1
+        }
     }
 
     private func callCancel(_ loop: SessionLoop) -> StepOutcome {

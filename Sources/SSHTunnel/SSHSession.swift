@@ -109,6 +109,10 @@ public final class SSHSession: Sendable {
     /// Counters for logs.
     public var stats: SSHSessionStats { loop.shared.stats }
 
+    /// System-call counters of the socket hooks (recv calls made and skipped, sends carrying
+    /// MSG_MORE). Written by the I/O thread without a lock: read them only after `close()`.
+    var socketCountersAfterClose: (recvCalls: Int64, recvSkipped: Int64, sendsCoalesced: Int64) { loop.socketCounters }
+
     /// Closes every channel, the session, the socket, and ends the I/O thread. Returns when all
     /// of it is released. Idempotent.
     public func close() async {

@@ -12,6 +12,13 @@ struct SocketError: Error, CustomStringConvertible {
     var description: String { "\(operation): \(String(cString: strerror(code)))" }
 }
 
+/// A socket address ready for `connect`, as resolved by getaddrinfo.
+struct ResolvedAddress {
+    var family: Int32
+    var storage: sockaddr_storage
+    var length: socklen_t
+}
+
 enum Sockets {
     static func closeFD(_ fd: Int32) { close(fd) }
 
@@ -67,24 +74,34 @@ enum Sockets {
         return out
     }
 
+    /// The first address getaddrinfo gives for host:port.
+    static func resolveFirst(host: String, port: Int) throws -> ResolvedAddress {
+        guard let first = try resolve(host: host, port: port).first else {
+            throw SocketError(operation: "resolve \(host)", code: EADDRNOTAVAIL)
+        }
+        return ResolvedAddress(family: first.family, storage: first.address, length: first.length)
+    }
+
     /// Starts a non-blocking connect. Returns the fd; completion is signalled by POLLOUT and
     /// checked with `pendingError`. A blocking connect would stall every tunnel of the session.
     static func startConnect(host: String, port: Int) throws -> Int32 {
-        let addresses = try resolve(host: host, port: port)
-        guard let target = addresses.first else {
-            throw SocketError(operation: "resolve \(host)", code: EADDRNOTAVAIL)
-        }
+        try startConnect(to: resolveFirst(host: host, port: port), name: "\(host):\(port)")
+    }
+
+    /// `startConnect(host:port:)` for an address resolved earlier (a remote forward resolves
+    /// its target once, not once per forwarded connection).
+    static func startConnect(to target: ResolvedAddress, name: @autoclosure () -> String) throws -> Int32 {
         let fd = socket(target.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
         guard fd >= 0 else { throw SocketError(operation: "socket", code: errno) }
         setNoDelay(fd)
-        var address = target.address
+        var address = target.storage
         let rc = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, target.length) }
         }
         if rc != 0 && errno != EINPROGRESS {
             let code = errno
             close(fd)
-            throw SocketError(operation: "connect \(host):\(port)", code: code)
+            throw SocketError(operation: "connect \(name())", code: code)
         }
         return fd
     }

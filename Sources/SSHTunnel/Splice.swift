@@ -15,8 +15,18 @@ final class Splice: LoopTask {
     /// larger buffer keeps the window open on high-latency links (libssh2-notes.md).
     static let toLocalCapacity = 1 << 20
     static let toRemoteCapacity = 256 << 10
+    /// libssh2's `channel_read(len)` sends a window adjust first whenever the receive window is
+    /// below ¾ of its initial 2 MiB + `len`: with a 1 MiB read that is *every* channel's first
+    /// read — an extra packet for sshd to decrypt and answer before a short request's data moves.
+    /// Reads are capped at this length until that much has arrived, which keeps the window check
+    /// false (2 MiB − received ≥ 1.5 MiB + cap); after that reads use the whole queue again and
+    /// the window grows as before, so bulk transfers are unchanged.
+    static let firstReadsCap = 256 << 10
 
     private enum Call { case channelRead, channelWrite, sendEOF, close, free }
+    /// The steps of one `pump`, in order: moving the channel's bytes out before reading more
+    /// keeps both queues short.
+    private enum Action: CaseIterable { case readChannel, writeLocal, readLocal, writeChannel, sendEOF }
     private enum State { case connecting, running, closing, freeing, done }
 
     private var channel: OpaquePointer?
@@ -24,6 +34,8 @@ final class Splice: LoopTask {
     private var state: State
     private let toLocal = ByteQueue(capacity: Splice.toLocalCapacity)
     private let toRemote = ByteQueue(capacity: Splice.toRemoteCapacity)
+    /// Payload bytes read from the channel so far (for `firstReadsCap`).
+    private var receivedFromChannel = 0
     private var channelEOF = false
     private var localEOF = false
     private var sentEOF = false
@@ -129,8 +141,8 @@ final class Splice: LoopTask {
 
     private func pump(_ loop: SessionLoop) -> StepOutcome {
         var progressed = false
-        for action in [readChannel, writeLocal, readLocal, writeChannel, sendEOF] {
-            switch action(loop) {
+        for action in Action.allCases {
+            switch perform(action, loop) {
             case .progress: progressed = true
             case .blockedOutbound: return .blockedOutbound
             case .finished: return .progress
@@ -147,10 +159,23 @@ final class Splice: LoopTask {
         return progressed ? .progress : .idle
     }
 
+    /// A switch rather than an array of method references: those would allocate a closure
+    /// context per action on every pump.
+    private func perform(_ action: Action, _ loop: SessionLoop) -> StepOutcome {
+        switch action {
+        case .readChannel: return readChannel(loop)
+        case .writeLocal: return writeLocal(loop)
+        case .readLocal: return readLocal(loop)
+        case .writeChannel: return writeChannel(loop)
+        case .sendEOF: return sendEOF(loop)
+        }
+    }
+
     private func readChannel(_ loop: SessionLoop) -> StepOutcome {
         guard let channel, !channelEOF else { return .idle }
         guard let region = toLocal.writableRegion() else { return .idle }
-        let rc = libssh2_channel_read_ex(channel, 0, region.baseAddress?.assumingMemoryBound(to: CChar.self), region.count)
+        let length = receivedFromChannel < Splice.firstReadsCap ? min(region.count, Splice.firstReadsCap) : region.count
+        let rc = libssh2_channel_read_ex(channel, 0, region.baseAddress?.assumingMemoryBound(to: CChar.self), length)
         switch loop.classify(rc) {
         case let .ok(count):
             blockedCall = nil
@@ -160,6 +185,7 @@ final class Splice: LoopTask {
                 return .progress
             }
             toLocal.commit(count)
+            receivedFromChannel += count
             onBytes(0, count)
             return .progress
         case let .again(outbound):
@@ -200,26 +226,33 @@ final class Splice: LoopTask {
         return .idle
     }
 
+    /// Reads until the local socket is drained, its EOF is seen or the queue is full: a reply
+    /// and the FIN that follows it (a server that answers and closes) then go out as DATA and
+    /// EOF in the same pump instead of one loop round apart.
     private func readLocal(_ loop: SessionLoop) -> StepOutcome {
         guard fd >= 0, !localEOF, localReadable else { return .idle }
-        guard let region = toRemote.writableRegion() else { return .idle }
-        let count = recv(fd, region.baseAddress, region.count, 0)
-        if count > 0 {
-            toRemote.commit(count)
-            return .progress
-        }
-        if count == 0 {
+        var progressed = false
+        while let region = toRemote.writableRegion() {
+            let count = recv(fd, region.baseAddress, region.count, 0)
+            if count > 0 {
+                toRemote.commit(count)
+                progressed = true
+                continue
+            }
+            if count == 0 {
+                localEOF = true
+                return .progress
+            }
+            if errno == EINTR { continue }
+            if errno == EAGAIN || errno == EWOULDBLOCK {
+                localReadable = false
+                return progressed ? .progress : .idle
+            }
+            // A reset from the local side: treat it like EOF, the channel gets EOF + CLOSE.
             localEOF = true
             return .progress
         }
-        if errno == EAGAIN || errno == EWOULDBLOCK {
-            localReadable = false
-            return .idle
-        }
-        if errno == EINTR { return .progress }
-        // A reset from the local side: treat it like EOF, the channel gets EOF + CLOSE.
-        localEOF = true
-        return .progress
+        return progressed ? .progress : .idle
     }
 
     private func writeChannel(_ loop: SessionLoop) -> StepOutcome {

@@ -11,18 +11,24 @@ final class EchoServer: @unchecked Sendable {
     private let stopPipe: (read: Int32, write: Int32)
     private let done = DispatchSemaphore(value: 0)
 
-    init() throws {
+    /// - Parameter port: 0 picks a free port; a given one lets a test bring a target back up
+    ///   on the port a forward already points at.
+    init(port requested: Int = 0) throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = in_addr_t(0x7f00_0001).bigEndian
+        address.sin_port = in_port_t(UInt16(requested)).bigEndian
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let ok = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && listen(fd, 1024) == 0 && getsockname(fd, $0, &length) == 0 }
         }
-        guard ok else { throw POSIXError(.EADDRINUSE) }
+        guard ok else {
+            close(fd)
+            throw POSIXError(.EADDRINUSE)
+        }
         listenFD = fd
         port = Int(UInt16(bigEndian: address.sin_port))
         var fds: [Int32] = [0, 0]
