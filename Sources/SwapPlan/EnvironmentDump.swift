@@ -13,18 +13,25 @@ public enum EnvironmentDump {
 
     /// Parses a dump; entries in file order. Without any NUL byte the text is read one entry per
     /// line, so a dump written by a plain `env` still works for single-line values.
+    ///
+    /// Entries are split as bytes, so one binary value (a Secret's bytes in `env`, which a real
+    /// kubelet passes through) is reported by name instead of failing the whole dump as "not UTF-8".
     public static func parse(_ data: Data) throws(SwapPlanError) -> [EnvironmentVariable] {
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw .invalidEnvironmentDump(reason: "not UTF-8")
-        }
-        let separator: Character = text.contains("\0") ? "\0" : "\n"
+        let bytes = [UInt8](data)
+        let separator: UInt8 = bytes.contains(0) ? 0 : UInt8(ascii: "\n")
         var variables: [EnvironmentVariable] = []
-        for entry in text.split(separator: separator, omittingEmptySubsequences: true) {
-            guard let equals = entry.firstIndex(of: "="), equals != entry.startIndex else {
-                if separator == "\n" { continue }
-                throw .invalidEnvironmentDump(reason: "entry without NAME= \"\(entry.prefix(40))\"")
+        for entry in bytes.split(separator: separator, omittingEmptySubsequences: true) {
+            guard let equals = entry.firstIndex(of: UInt8(ascii: "=")), equals != entry.startIndex else {
+                if separator == UInt8(ascii: "\n") { continue }
+                throw .invalidEnvironmentDump(reason: "entry without NAME= \"\(String(decoding: entry.prefix(40), as: UTF8.self))\"")
             }
-            variables.append(EnvironmentVariable(name: String(entry[..<equals]), value: String(entry[entry.index(after: equals)...])))
+            guard let name = String(validating: entry[..<equals], as: UTF8.self) else {
+                throw .invalidEnvironmentDump(reason: "a variable name is not UTF-8")
+            }
+            guard let value = String(validating: entry[(equals + 1)...], as: UTF8.self) else {
+                throw .binaryEnvironmentValue(name: name)
+            }
+            variables.append(EnvironmentVariable(name: name, value: value))
         }
         return variables
     }

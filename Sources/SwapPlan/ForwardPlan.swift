@@ -75,6 +75,15 @@ public enum ForwardPlan {
         return forwards
     }
 
+    /// The warning for a swap with no inbound forward: the container declares no TCP port and no
+    /// `--expose` was given. Not an error — a queue worker or cron-like consumer swaps for its
+    /// environment, volumes and outbound access — but the user must know that nothing from the
+    /// cluster reaches the local process, and how to change that.
+    public static func noInboundWarning(deployment: String, container: String) -> String {
+        "container \(container) of deployment \(deployment) declares no ports, so no cluster traffic reaches the local process "
+            + "(env, volumes and outbound access still work); to receive traffic on a port, pass --expose [LOCAL:]PORT"
+    }
+
     /// Local listeners for the TCP ports declared by the pod's other containers (they share the
     /// pod's localhost, so the local process finds them where the app would) and for each
     /// `--to-pod` port.

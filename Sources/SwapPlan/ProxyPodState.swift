@@ -28,6 +28,9 @@ public enum ProxyPodState: Sendable, Hashable {
                 let image = status?["image"]?.string ?? ""
                 return .failed(.imagePull(image: image, reason: reason, message: message))
             case "CrashLoopBackOff", "RunContainerError", "CreateContainerError":
+                if message.lowercased().contains("argument list too long") {
+                    return .failed(Self.tooLong(pod, container: container))
+                }
                 return .failed(.crashLoop(reason: reason, message: message))
             case "CreateContainerConfigError":
                 return .failed(.configError(message: message))
@@ -49,6 +52,26 @@ public enum ProxyPodState: Sendable, Hashable {
         if phase == "Failed" { return .failed(.crashLoop(reason: "Failed", message: pod[path: ["status", "message"]]?.string ?? "")) }
         return .starting(phase == "Pending" && status == nil ? "Pending" : phase)
     }
+
+    /// Linux's limit for one environment string, `NAME=value` and its NUL included
+    /// (`MAX_ARG_STRLEN`, 32 pages of 4 KiB).
+    public static let maxEnvironmentString = 128 * 1024
+
+    /// The kernel refused `exec` with E2BIG: names the variable over the per-string limit when
+    /// the pod spec shows one (values from ConfigMaps and Secrets are not in the spec).
+    static func tooLong(_ pod: JSONValue, container: String) -> ProxyFailure {
+        let spec = (pod[path: ["spec", "containers"]]?.array ?? []).first { $0["name"]?.string == container }
+        let largest = (spec?["env"]?.array ?? [])
+            .compactMap { variable -> (String, Int)? in
+                guard let name = variable["name"]?.string, let value = variable["value"]?.string else { return nil }
+                return (name, name.utf8.count + 1 + value.utf8.count + 1)
+            }
+            .max { $0.1 < $1.1 }
+        if let (name, bytes) = largest, bytes > maxEnvironmentString {
+            return .environmentTooLarge(variable: name, bytes: bytes)
+        }
+        return .environmentTooLarge(variable: nil, bytes: 0)
+    }
 }
 
 /// Why the proxy pod cannot run; ``description`` is the one screen the user sees.
@@ -57,25 +80,41 @@ public enum ProxyFailure: Sendable, Hashable, CustomStringConvertible {
     case unschedulable(message: String)
     case crashLoop(reason: String, message: String)
     case configError(message: String)
+    /// `exec` failed with "Argument list too long": `variable` (when known) is over Linux's
+    /// per-string limit; `bytes` is its `NAME=value` size.
+    case environmentTooLarge(variable: String?, bytes: Int)
     case deleted
 
     public var description: String {
         switch self {
         case .imagePull(let image, let reason, let message):
-            return """
-                the proxy image \(image) cannot be pulled (\(reason)\(message.isEmpty ? "" : ": \(message)")).
-                  Build and push it to a registry the cluster can pull from:
-                    scripts/build-proxy-image.sh --push --tag REGISTRY/swapdev-proxy:TAG
-                  then run swapdev swap again with --proxy-image REGISTRY/swapdev-proxy:TAG
-                """
+            // One line: it is the error line of a failed swap (scripts/bad-input.sh checks it).
+            return "the proxy image \(image) cannot be pulled (\(reason)\(message.isEmpty ? "" : ": \(Self.oneLine(message))")); "
+                + "build and push it to a registry the cluster can pull from with "
+                + "`scripts/build-proxy-image.sh --push --tag REGISTRY/swapdev-proxy:TAG`, "
+                + "then run swapdev swap again with --proxy-image REGISTRY/swapdev-proxy:TAG"
         case .unschedulable(let message):
-            return "the proxy pod cannot be scheduled: \(message); free resources or relax the template's nodeSelector/affinity"
+            return "the proxy pod cannot be scheduled: \(Self.oneLine(message)); free resources or relax the template's nodeSelector/affinity"
         case .crashLoop(let reason, let message):
-            return "the proxy container keeps failing (\(reason)\(message.isEmpty ? "" : ": \(message)"))"
+            return "the proxy container keeps failing (\(reason)\(message.isEmpty ? "" : ": \(Self.oneLine(message))"))"
         case .configError(let message):
-            return "the proxy container cannot be configured: \(message); the original pods have the same problem — fix the referenced ConfigMap/Secret"
+            return "the proxy container cannot be configured: \(Self.oneLine(message)); the original pods have the same problem — fix the referenced ConfigMap/Secret"
+        case .environmentTooLarge(let variable?, let bytes):
+            return "variable \(variable) of the container is \(bytes / 1024) KiB, over Linux's 128 KiB limit for one environment variable, "
+                + "so no process can start with it (the original pods fail the same way); keep large values in a file: mount the ConfigMap or Secret as a volume"
+        case .environmentTooLarge(nil, _):
+            return "the container's environment or command line is over Linux's limits (Argument list too long: 128 KiB for one variable, about 2 MiB in all), "
+                + "so no process can start with it (the original pods fail the same way); keep large values in files: mount ConfigMaps or Secrets as volumes"
         case .deleted:
             return "the proxy pod was deleted while swapdev waited for it (by someone else, or an admission policy)"
         }
+    }
+
+    /// A status message on one line (the kubelet's can span several, e.g. a runtime's stderr).
+    static func oneLine(_ text: String) -> String {
+        text.split(whereSeparator: \.isNewline)
+            .map { line in String(line.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed()) }
+            .filter { !$0.isEmpty }
+            .joined(separator: " ")
     }
 }

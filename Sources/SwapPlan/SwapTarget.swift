@@ -31,6 +31,18 @@ public struct SwapTarget: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { container.map { "\(deployment):\($0)" } ?? deployment }
 
+    /// Checks a namespace name (`-n`) before it becomes part of a request path: an RFC 1123
+    /// label, as the API server requires. A typo like `-n my_team` or `-n prodüction` fails here
+    /// with one clear line instead of as an odd 404 or a malformed request.
+    public static func validateNamespace(_ name: String) throws(SwapPlanError) {
+        guard isDNSLabel(name) else { throw .invalidNamespace(name) }
+    }
+
+    /// Checks a Deployment name given alone (`swapdev restore NAME`): a DNS subdomain.
+    public static func validateDeploymentName(_ name: String) throws(SwapPlanError) {
+        guard isDNSSubdomain(name) else { throw .invalidDeploymentName(name) }
+    }
+
     /// The annotation kubectl uses to pick a container when none is named.
     public static let defaultContainerAnnotation = "kubectl.kubernetes.io/default-container"
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import KubeClient
 import Logging
+import SwapPlan
 
 /// Options every command that talks to a cluster shares.
 struct ClusterOptions: ParsableArguments {
@@ -16,11 +17,49 @@ struct ClusterOptions: ParsableArguments {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .warning
 
+    /// A namespace that cannot exist fails before any request is made.
+    func validate() throws {
+        if let namespace {
+            do {
+                try SwapTarget.validateNamespace(namespace)
+            } catch {
+                throw ValidationError(error.description)
+            }
+        }
+    }
+
     /// Sets up logging and builds a client from the kubeconfig.
     func makeClient() throws -> KubeClient {
         LoggingSetup.bootstrap(level: logLevel)
         let config = try KubeConfigLoader().load(explicitPath: kubeconfig, context: context, namespace: namespace)
         return KubeClient(config: config, logger: Logger(label: "swapdev"))
+    }
+
+    /// Throws ``NamespaceNotFound`` when `namespace` does not exist.
+    ///
+    /// Listing in a missing namespace is no error for the API server (an empty list), so without
+    /// this a typo in `-n` reads as "nothing here". Users who may not read namespaces (403) or
+    /// any other failure of this one check get no error from it: the command itself will say
+    /// what is wrong, if anything.
+    static func requireNamespace(_ namespace: String, client: KubeClient) async throws {
+        do {
+            _ = try await client.get(.namespaces, name: namespace)
+        } catch KubeError.notFound {
+            throw NamespaceNotFound(namespace: namespace, context: client.config.contextName)
+        } catch {
+            return
+        }
+    }
+}
+
+/// `-n NAME` names a namespace the cluster does not have.
+struct NamespaceNotFound: Error, CustomStringConvertible {
+    var namespace: String
+    var context: String?
+
+    var description: String {
+        let cluster = context.map { " in context \($0)" } ?? ""
+        return "namespace \"\(namespace)\" does not exist\(cluster); check -n (list them with `kubectl get namespaces`)"
     }
 }
 

@@ -70,6 +70,9 @@ struct DevCommand: AsyncParsableCommand {
     }
 
     func validate() throws {
+        if command.isEmpty, CommandLine.arguments.last == "--run" {
+            throw ValidationError("--run needs a command: --run CMD ARG... (leave out --run to use `run:` of swapdev.yaml or the container's own command)")
+        }
         do {
             _ = try resolve()
         } catch let error as ValidationError {
@@ -90,7 +93,11 @@ struct DevCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("\(event)\n".utf8))
         }
         let trap = SignalTrap()
-        let task = Task { try await session.run() }
+        let namespace = options.namespace ?? client.namespace
+        let task = Task {
+            try await ClusterOptions.requireNamespace(namespace, client: client)
+            try await session.run()
+        }
         let watcher = Task {
             for await _ in trap.signals {
                 task.cancel()

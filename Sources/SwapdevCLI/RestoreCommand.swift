@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KubeClient
 import SwapEngine
+import SwapPlan
 
 /// `swapdev restore [DEPLOYMENT | --all] [-n NS]`: undo any swap left behind, by anyone, from any machine.
 struct RestoreSwapCommand: AsyncParsableCommand {
@@ -36,6 +37,13 @@ struct RestoreSwapCommand: AsyncParsableCommand {
             throw ValidationError("name one DEPLOYMENT or pass --all")
         }
         if allNamespaces && !all { throw ValidationError("-A needs --all") }
+        if let deployment {
+            do {
+                try SwapTarget.validateDeploymentName(deployment)
+            } catch {
+                throw ValidationError(error.description)
+            }
+        }
         guard DurationParser.parse(timeout) != nil else {
             throw ValidationError("invalid --timeout \"\(timeout)\": use e.g. 90s, 2m or 1m30s")
         }
@@ -49,8 +57,16 @@ struct RestoreSwapCommand: AsyncParsableCommand {
         let changes: [String]
         do {
             if let deployment {
-                changes = try await repair.restore(deployment: deployment, namespace: namespace)
+                do {
+                    changes = try await repair.restore(deployment: deployment, namespace: namespace)
+                } catch KubeError.notFound(let status) {
+                    // Say which is missing: the namespace (a typo in -n) or the Deployment.
+                    try await ClusterOptions.requireNamespace(namespace, client: client)
+                    throw KubeError.notFound(status)
+                }
             } else {
+                // "Nothing to restore in namespace nope" would hide a typo in -n.
+                if !allNamespaces { try await ClusterOptions.requireNamespace(namespace, client: client) }
                 changes = try await repair.restoreAll(namespace: allNamespaces ? "" : namespace)
             }
         } catch {

@@ -33,6 +33,8 @@ struct StatusCommand: AsyncParsableCommand {
         let entries: [SwapStatusEntry]
         do {
             entries = try await SwapStatus.fetch(client: client, namespace: namespace)
+            // "No active swaps in namespace nope" would hide a typo in -n.
+            if entries.isEmpty, !namespace.isEmpty { try await ClusterOptions.requireNamespace(namespace, client: client) }
         } catch {
             await client.shutdown()
             throw error

@@ -69,6 +69,10 @@ struct SwapCommand: AsyncParsableCommand {
     var command: [String] = []
 
     func validate() throws {
+        // `--run` with nothing after it parses as no command, which would keep the swap up until Ctrl-C.
+        if command.isEmpty, CommandLine.arguments.last == "--run" {
+            throw ValidationError("--run needs a command: --run CMD ARG... (leave out --run to keep the swap up until Ctrl-C)")
+        }
         guard DurationParser.parse(timeout) != nil else {
             throw ValidationError("invalid --timeout \"\(timeout)\": use e.g. 90s, 2m or 1m30s")
         }
@@ -132,6 +136,7 @@ struct SwapCommand: AsyncParsableCommand {
                                   logger: Logger(label: "swapdev.swap"))
         let code: Int32
         do {
+            try await ClusterOptions.requireNamespace(options.namespace ?? client.namespace, client: client)
             code = try await session.run()
         } catch {
             await client.shutdown()

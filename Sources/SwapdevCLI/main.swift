@@ -7,7 +7,8 @@ func runAsync<Command: AsyncParsableCommand>(_ command: inout Command) async thr
     try await command.run()
 }
 
-// Errors a user can fix print as one `error: ...` line; argument errors keep argument-parser's usage output.
+// Every failure prints exactly one `error: ...` line on stderr that says what to do, and exits
+// non-zero; help, --version and completion scripts still go to stdout with status 0.
 do {
     var command = try SwapdevCommand.parseAsRoot()
     if var asyncCommand = command as? any AsyncParsableCommand {
@@ -15,12 +16,12 @@ do {
     } else {
         try command.run()
     }
-} catch let error as KubeConfigError {
-    FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-    exit(1)
-} catch let error as KubeError {
-    FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-    exit(1)
 } catch {
-    SwapdevCommand.exit(withError: error)
+    let code = SwapdevCommand.exitCode(for: error)
+    if code == .success { SwapdevCommand.exit(withError: error) }
+    // A command that printed its own error line ends with a bare ExitCode.
+    if error is ExitCode { exit(code.rawValue) }
+    let line = CommandLineError.line(for: error, arguments: CommandLine.arguments)
+    FileHandle.standardError.write(Data("error: \(line)\n".utf8))
+    exit(code.rawValue)
 }

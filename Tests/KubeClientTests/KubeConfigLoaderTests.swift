@@ -259,14 +259,14 @@ struct KubeConfigLoaderTests {
             contexts: [{name: c, context: {cluster: k, user: u}}, {name: nouser, context: {cluster: k, user: ghost}}]
             users: [{name: u, user: {token: t}}]
             """)
-        #expect(throws: KubeConfigError.unknownEntry(kind: "context", name: "prod", files: [good])) {
+        #expect(throws: KubeConfigError.unknownEntry(kind: "context", name: "prod", files: [good], available: ["c", "nouser"])) {
             try loader([:]).load(explicitPath: good, context: "prod")
         }
         #expect(throws: KubeConfigError.referencedFileUnreadable(field: "certificate-authority", path: dir.path + "/ca-missing.crt", file: good)) {
             try loader([:]).load(explicitPath: good)
         }
         let noContext = try dir.write("empty", "clusters: []\n")
-        #expect(throws: KubeConfigError.noCurrentContext(files: [noContext])) { try loader([:]).load(explicitPath: noContext) }
+        #expect(throws: KubeConfigError.noContexts(files: [noContext])) { try loader([:]).load(explicitPath: noContext) }
         #expect(throws: KubeConfigError.self) { try loader(["HOME": "/nonexistent"]).load() }
         let description = KubeConfigError.referencedFileUnreadable(field: "client-certificate", path: "/a/b.crt", file: "/k/config").description
         #expect(description.contains("/a/b.crt") && description.contains("/k/config"))

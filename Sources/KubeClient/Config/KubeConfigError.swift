@@ -8,10 +8,13 @@ public enum KubeConfigError: Error, Sendable, Hashable, CustomStringConvertible 
     case unreadableFile(path: String, reason: String)
     /// A kubeconfig file is not valid YAML or does not have the kubeconfig shape.
     case invalidYAML(path: String, reason: String)
-    /// Neither `--context` nor `current-context` picks a context.
-    case noCurrentContext(files: [String])
-    /// The selected context, cluster or user is not defined in any file.
-    case unknownEntry(kind: String, name: String, files: [String])
+    /// The files define no context at all (an empty or half-written kubeconfig).
+    case noContexts(files: [String])
+    /// Neither `--context` nor `current-context` picks a context; `available` are the defined ones.
+    case noCurrentContext(files: [String], available: [String])
+    /// The selected context, cluster or user is not defined in any file; `available` are the
+    /// names of that kind that are, so a typo is one glance away from its fix.
+    case unknownEntry(kind: String, name: String, files: [String], available: [String])
     /// The cluster entry has no usable `server`.
     case invalidServer(cluster: String, server: String, file: String)
     /// A file referenced from a kubeconfig entry (certificate, key, token file) cannot be read.
@@ -35,10 +38,13 @@ public enum KubeConfigError: Error, Sendable, Hashable, CustomStringConvertible 
             return "cannot read kubeconfig \(path): \(reason); check the path given by --kubeconfig or KUBECONFIG"
         case .invalidYAML(let path, let reason):
             return "kubeconfig \(path) is not valid: \(reason); fix the file or point --kubeconfig elsewhere"
-        case .noCurrentContext(let files):
-            return "no current-context set in \(files.joined(separator: ":")); pass --context NAME or run `kubectl config use-context NAME`"
-        case .unknownEntry(let kind, let name, let files):
-            return "\(kind) \"\(name)\" is not defined in \(files.joined(separator: ":")); check the name or `kubectl config get-contexts`"
+        case .noContexts(let files):
+            return "kubeconfig \(files.joined(separator: ":")) defines no contexts; point --kubeconfig or KUBECONFIG at your cluster's kubeconfig, or add one with `kubectl config set-context`"
+        case .noCurrentContext(let files, let available):
+            return "no current-context set in \(files.joined(separator: ":")); pass --context NAME or run `kubectl config use-context NAME` (available: \(Self.list(available)))"
+        case .unknownEntry(let kind, let name, let files, let available):
+            let fix = kind == "context" ? "pass one of them with --context" : "fix the context's \(kind) field in the kubeconfig"
+            return "\(kind) \"\(name)\" is not defined in \(files.joined(separator: ":")) (available: \(Self.list(available))); \(fix)"
         case .invalidServer(let cluster, let server, let file):
             return "cluster \"\(cluster)\" in \(file) has an unusable server \"\(server)\"; set clusters[].cluster.server to https://HOST:PORT"
         case .referencedFileUnreadable(let field, let path, let file):
@@ -54,5 +60,13 @@ public enum KubeConfigError: Error, Sendable, Hashable, CustomStringConvertible 
         case .unsupported(let field, let entry, let file):
             return "\(field) of \(entry) in \(file) is not supported by swapdev; use an exec plugin, token or client certificate instead"
         }
+    }
+
+    /// Names for an "available:" list: sorted, at most ten, `none` when empty.
+    static func list(_ names: [String]) -> String {
+        guard !names.isEmpty else { return "none" }
+        let sorted = names.sorted()
+        let shown = sorted.prefix(10).joined(separator: ", ")
+        return sorted.count > 10 ? "\(shown), … \(sorted.count - 10) more" : shown
     }
 }

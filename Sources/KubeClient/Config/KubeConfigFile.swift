@@ -15,11 +15,18 @@ struct KubeConfigFile: Sendable {
 
     /// Reads and parses `path`.
     static func load(path: String) throws -> KubeConfigFile {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw KubeConfigError.unreadableFile(path: path, reason: "no such file")
+        }
+        guard !isDirectory.boolValue else {
+            throw KubeConfigError.unreadableFile(path: path, reason: "it is a directory, not a file")
+        }
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
         } catch {
-            throw KubeConfigError.unreadableFile(path: path, reason: FileManager.default.fileExists(atPath: path) ? "permission denied or not a file" : "no such file")
+            throw KubeConfigError.unreadableFile(path: path, reason: "permission denied")
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw KubeConfigError.invalidYAML(path: path, reason: "not UTF-8 text")

@@ -64,22 +64,27 @@ public struct KubeConfigLoader: Sendable {
     func resolve(files: [KubeConfigFile], context requested: String?, namespace override: String?) throws -> ClusterConnectionConfig {
         let fileList = files.map(\.path)
         let merged = MergedKubeConfig(files: files)
-        guard let contextName = (requested?.isEmpty == false ? requested : nil) ?? merged.currentContext else {
-            throw KubeConfigError.noCurrentContext(files: fileList)
+        let requestedName = requested?.isEmpty == false ? requested : nil
+        if requestedName == nil, merged.contexts.isEmpty {
+            throw KubeConfigError.noContexts(files: fileList)
+        }
+        guard let contextName = requestedName ?? merged.currentContext else {
+            throw KubeConfigError.noCurrentContext(files: fileList, available: merged.contexts.keys.sorted())
         }
         guard let (context, _) = merged.contexts[contextName] else {
-            throw KubeConfigError.unknownEntry(kind: "context", name: contextName, files: fileList)
+            throw KubeConfigError.unknownEntry(kind: "context", name: contextName, files: fileList, available: merged.contexts.keys.sorted())
         }
         guard let clusterName = context["cluster"].flatMap(scalarString), let (cluster, clusterFile) = merged.clusters[clusterName] else {
             let name = context["cluster"].flatMap(scalarString) ?? ""
-            throw KubeConfigError.unknownEntry(kind: "cluster", name: name.isEmpty ? "(none, in context \(contextName))" : name, files: fileList)
+            throw KubeConfigError.unknownEntry(kind: "cluster", name: name.isEmpty ? "(none, in context \(contextName))" : name,
+                                               files: fileList, available: merged.clusters.keys.sorted())
         }
         let userName = context["user"].flatMap(scalarString).flatMap { $0.isEmpty ? nil : $0 }
         var user: JSONValue = .emptyObject
         var userFile = clusterFile
         if let userName {
             guard let (entry, file) = merged.users[userName] else {
-                throw KubeConfigError.unknownEntry(kind: "user", name: userName, files: fileList)
+                throw KubeConfigError.unknownEntry(kind: "user", name: userName, files: fileList, available: merged.users.keys.sorted())
             }
             user = entry
             userFile = file
