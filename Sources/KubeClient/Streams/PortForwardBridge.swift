@@ -9,9 +9,10 @@ import NIOCore
 /// text on the error channel ends the forward with ``KubeError/portForward(pod:port:message:)``;
 /// when either side closes, the other is closed after pending writes drain.
 ///
-/// Backpressure both ways: when one side's outbound buffer passes NIO's high water mark, the
-/// other side stops reading (`autoRead` off) until it drains, so a slow reader makes TCP push
-/// back instead of making swapdev's memory grow.
+/// Backpressure from the local side: when the local peer does not read (the socketpair is
+/// full), the WebSocket stops being read (`autoRead` off) until it drains, so a slow reader
+/// makes TCP push back on the API server instead of making swapdev's memory grow. The other
+/// direction is not paused; see ``webSocketWritabilityChanged(_:)``.
 final class PortForwardBridge: Sendable {
     private struct State {
         var dataPrefixPending = 2
@@ -76,11 +77,12 @@ final class PortForwardBridge: Sendable {
         webSocket.value?.channel.setOption(ChannelOptions.autoRead, value: isWritable).whenFailure { _ in }
     }
 
-    /// The WebSocket cannot take more: stop reading the local side until it can.
-    func webSocketWritabilityChanged(_ isWritable: Bool) {
-        let local = state.withValue { $0.local }
-        local?.setOption(ChannelOptions.autoRead, value: isWritable).whenFailure { _ in }
-    }
+    /// The WebSocket cannot take more. Deliberately not passed on to the local side: pausing
+    /// it too closes a cycle — the SSH loop blocks writing into the socketpair and stops reading
+    /// it, the local side fills, the WebSocket pauses, the API server and sshd block — and every
+    /// channel of the session stalls (found by scripts/load.sh). What flows this way is bounded
+    /// by the SSH channel windows the peer grants, so NIO's queue cannot grow without limit.
+    func webSocketWritabilityChanged(_ isWritable: Bool) {}
 
     /// Local → WebSocket.
     func send(_ bytes: ByteBuffer) {
