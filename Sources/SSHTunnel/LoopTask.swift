@@ -48,6 +48,13 @@ extension SessionLoop {
         if code == LIBSSH2_ERROR_EAGAIN || code == LIBSSH2_ERROR_BAD_USE {
             return .again(outbound: outboundBlocked)
         }
+        if code == LIBSSH2_ERROR_SOCKET_SEND, outboundBlocked {
+            // libssh2 1.10's channel_send_eof (and the window adjust inside channel_read) report
+            // any transport error as SOCKET_SEND — including BAD_USE, "another packet is
+            // half-sent". With a packet pending that is what it means: the socket did not fail
+            // (a failed socket shows in poll and recv), so wait for the drain and retry.
+            return .again(outbound: true)
+        }
         if Self.fatalCodes.contains(code) { return .fatal(code) }
         return .failed(code)
     }
