@@ -142,69 +142,6 @@ struct SandboxIntegrationTests {
     }
 }
 
-/// Backpressure: a pod that sends as fast as it can into a port-forward whose local reader
-/// pauses must not make the client buffer the stream in memory.
-@Suite("port-forward backpressure against the sandbox", .serialized, .timeLimit(.minutes(3)))
-struct PortForwardBackpressureTests {
-    static let streamedBytes = 96 * 1024 * 1024
-
-    /// Sends `streamedBytes` zero bytes to each connection on 9100, then closes it.
-    static let firehosePod: JSONValue = [
-        "apiVersion": "v1", "kind": "Pod",
-        "metadata": ["name": "firehose"],
-        "spec": ["containers": [[
-            "name": "firehose", "image": "python:3.12",
-            "command": ["python3", "-c", .string("""
-                import socketserver
-                class Send(socketserver.BaseRequestHandler):
-                    def handle(self):
-                        block = bytes(1 << 20)
-                        for _ in range(\(streamedBytes >> 20)): self.request.sendall(block)
-                class Server(socketserver.ThreadingTCPServer):
-                    allow_reuse_address = True
-                    daemon_threads = True
-                Server(('127.0.0.1', 9100), Send).serve_forever()
-                """)],
-            "readinessProbe": ["exec": ["command": ["python3", "-c", "import socket; socket.create_connection(('127.0.0.1', 9100)).close()"]], "periodSeconds": 1],
-        ]]],
-    ]
-
-    @Test func aPausedReaderDoesNotMakeTheClientBufferTheStream() async throws {
-        let sandbox = try await SandboxLauncher.start()
-        defer { Task { await sandbox.stop() } }
-        let client = try KubeClient(kubeconfig: sandbox.kubeconfigPath, context: nil, namespace: nil)
-        defer { Task { await client.shutdown() } }
-        _ = try await client.create(.pods, object: Self.firehosePod)
-        _ = try await client.waitFor(.pods, name: "firehose", timeout: .seconds(60), condition: WaitConditions.podReady)
-
-        let fd = try await client.openPortForwardSocket(pod: "firehose", port: 9100)
-        defer { close(fd) }
-        let before = residentMegabytes()
-        // Nobody reads for a while: without backpressure the client would take in the whole
-        // stream (96 MiB) from the API server and queue it for the socketpair.
-        try await Task.sleep(for: .seconds(4))
-        let paused = residentMegabytes()
-        #expect(paused - before < 40, "RSS grew \(paused - before) MiB while the reader paused")
-
-        var timeout = timeval(tv_sec: 30, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var total = 0
-        var buffer = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n <= 0 { break }
-            total += n
-        }
-        #expect(total == Self.streamedBytes, "every byte arrives once the reader resumes")
-    }
-
-    private func residentMegabytes() -> Int {
-        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
-        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
-        return (Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) / 1024
-    }
-}
-
 private struct EchoFailure: Error {
     var reason: String
 }

@@ -81,8 +81,7 @@ extension KubeClient {
             let connection = try await openWebSocket(
                 path: path, query: [("ports", String(port))], protocols: [ChannelProtocol.v4.rawValue],
                 onMessage: { bridge.receive($0) },
-                onClose: { bridge.finish($0) },
-                onWritabilityChanged: { bridge.webSocketWritabilityChanged($0) })
+                onClose: { bridge.finish($0) })
             bridge.webSocket.value = connection
             // The socket may have closed before `webSocket` was set; make sure it does not dangle.
             if !connection.channel.isActive { bridge.finish() }

@@ -8,11 +8,6 @@ import NIOCore
 /// Invariants: the 2-byte little-endian port prefix the server sends first on each channel is dropped;
 /// text on the error channel ends the forward with ``KubeError/portForward(pod:port:message:)``;
 /// when either side closes, the other is closed after pending writes drain.
-///
-/// Backpressure from the local side: when the local peer does not read (the socketpair is
-/// full), the WebSocket stops being read (`autoRead` off) until it drains, so a slow reader
-/// makes TCP push back on the API server instead of making swapdev's memory grow. The other
-/// direction is not paused; see ``webSocketWritabilityChanged(_:)``.
 final class PortForwardBridge: Sendable {
     private struct State {
         var dataPrefixPending = 2
@@ -72,18 +67,6 @@ final class PortForwardBridge: Sendable {
         }
     }
 
-    /// The local side cannot take more: stop reading the WebSocket until it can.
-    func localWritabilityChanged(_ isWritable: Bool) {
-        webSocket.value?.channel.setOption(ChannelOptions.autoRead, value: isWritable).whenFailure { _ in }
-    }
-
-    /// The WebSocket cannot take more. Deliberately not passed on to the local side: pausing
-    /// it too closes a cycle — the SSH loop blocks writing into the socketpair and stops reading
-    /// it, the local side fills, the WebSocket pauses, the API server and sshd block — and every
-    /// channel of the session stalls (found by scripts/load.sh). What flows this way is bounded
-    /// by the SSH channel windows the peer grants, so NIO's queue cannot grow without limit.
-    func webSocketWritabilityChanged(_ isWritable: Bool) {}
-
     /// Local → WebSocket.
     func send(_ bytes: ByteBuffer) {
         _ = webSocket.value?.send(channel: PortForwardChannel.data(portIndex: 0), payload: bytes)
@@ -130,11 +113,6 @@ final class LocalSideHandler: ChannelInboundHandler {
     func channelInactive(context: ChannelHandlerContext) {
         bridge.finish()
         context.fireChannelInactive()
-    }
-
-    func channelWritabilityChanged(context: ChannelHandlerContext) {
-        bridge.localWritabilityChanged(context.channel.isWritable)
-        context.fireChannelWritabilityChanged()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

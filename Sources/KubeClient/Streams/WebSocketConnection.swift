@@ -39,13 +39,11 @@ extension KubeClient {
     /// Opens a WebSocket to `path`, offering `protocols` in order.
     ///
     /// `onMessage` gets each whole binary message (channel byte first) on the event loop;
-    /// `onClose` is called once when the socket ends; `onWritabilityChanged` when the socket's
-    /// outbound buffer crosses NIO's high (false) or low (true) water mark. A refused upgrade throws the server's Status as ``KubeError``.
+    /// `onClose` is called once when the socket ends. A refused upgrade throws the server's Status as ``KubeError``.
     func openWebSocket(
         path: String, query: [(String, String)], protocols: [String],
         onMessage: @escaping @Sendable (ByteBuffer) -> Void,
-        onClose: @escaping @Sendable ((any Error)?) -> Void,
-        onWritabilityChanged: @escaping @Sendable (Bool) -> Void = { _ in }
+        onClose: @escaping @Sendable ((any Error)?) -> Void
     ) async throws -> WebSocketConnection {
         let description = "GET \(path) (WebSocket)"
         var head = try await makeHead(method: .GET, path: path, query: query, contentType: nil, bodyLength: nil, accept: "*/*")
@@ -55,8 +53,7 @@ extension KubeClient {
         let upgraded = channel.eventLoop.makePromise(of: HTTPResponseHead.self)
         let upgrader = NIOWebSocketClientUpgrader(maxFrameSize: 1 << 24, automaticErrorHandling: true) { channel, response in
             channel.pipeline.removeHandler(name: "upgrade-refusal").flatMapError { _ in channel.eventLoop.makeSucceededVoidFuture() }.flatMapThrowing {
-                try channel.pipeline.syncOperations.addHandler(WebSocketMessageHandler(
-                    onMessage: onMessage, onClose: onClose, onWritabilityChanged: onWritabilityChanged))
+                try channel.pipeline.syncOperations.addHandler(WebSocketMessageHandler(onMessage: onMessage, onClose: onClose))
             }.map {
                 upgraded.succeed(response)
             }

@@ -13,21 +13,12 @@ final class WebSocketMessageHandler: ChannelInboundHandler {
 
     private let onMessage: @Sendable (ByteBuffer) -> Void
     private let onClose: @Sendable ((any Error)?) -> Void
-    private let onWritabilityChanged: @Sendable (Bool) -> Void
     private var fragments: ByteBuffer?
     private var closed = false
 
-    init(onMessage: @escaping @Sendable (ByteBuffer) -> Void, onClose: @escaping @Sendable ((any Error)?) -> Void,
-         onWritabilityChanged: @escaping @Sendable (Bool) -> Void = { _ in }) {
+    init(onMessage: @escaping @Sendable (ByteBuffer) -> Void, onClose: @escaping @Sendable ((any Error)?) -> Void) {
         self.onMessage = onMessage
         self.onClose = onClose
-        self.onWritabilityChanged = onWritabilityChanged
-    }
-
-    /// The socket to the API server filled up (or drained): whoever feeds it pauses (or resumes).
-    func channelWritabilityChanged(context: ChannelHandlerContext) {
-        onWritabilityChanged(context.channel.isWritable)
-        context.fireChannelWritabilityChanged()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
