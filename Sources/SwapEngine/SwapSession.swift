@@ -49,13 +49,17 @@ public final class SwapSession: Sendable {
         let monitor = Task { await monitorSignals(trap) }
         defer { monitor.cancel() }
 
-        let guardReport = try await reporter.phase("check guards", done: "guards passed") {
+        // Both only read (the guards: HPAs, ScaledObjects, access reviews; the preflight: the
+        // Deployment and its Services), so they run at once; a guard's refusal still wins.
+        async let guardsChecked = reporter.phase("check guards", done: "guards passed") {
             try await safety.checkGuards(deployment: try await client.get(.deployments, namespace: namespace, name: options.target.deployment))
         }
-        let preflight = try await reporter.phase("read deployment \(options.target.deployment)",
-                                                 done: "deployment \(namespace)/\(options.target.deployment) checked") {
+        async let deploymentChecked = reporter.phase("read deployment \(options.target.deployment)",
+                                                     done: "deployment \(namespace)/\(options.target.deployment) checked") {
             try await SwapPreflight.run(client: client, namespace: namespace, options: options)
         }
+        let guardReport = try await guardsChecked
+        let preflight = try await deploymentChecked
 
         var exitCode: Int32 = 0
         var failure: (any Error)?

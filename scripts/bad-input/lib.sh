@@ -7,17 +7,9 @@ FAILED=0
 # kc ARGS...: kubectl against the sandbox.
 kc() { kubectl --kubeconfig "$KCFG" --request-timeout=10s "$@"; }
 
-now() { date +%s; }
-
-# wait_until SECONDS COMMAND...: polls COMMAND every 0.2 s; 0 when it succeeded in time.
-wait_until() {
-    local limit=$(( $(now) + $1 )); shift
-    while (( $(now) < limit )); do
-        "$@" >/dev/null 2>&1 && return 0
-        sleep 0.2
-    done
-    "$@" >/dev/null 2>&1
-}
+# now, wait_until
+# shellcheck source=../lib/wait.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/wait.sh"
 
 # snapshot: the state a bad input must not change, as canonical JSON, from one request —
 # every object of $NS without what the server and controllers own (pods counted per owner: a

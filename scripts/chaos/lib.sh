@@ -4,17 +4,9 @@
 kc() { kubectl --kubeconfig "$KUBECONFIG_PATH" --request-timeout=10s "$@"; }
 
 # now: seconds since the epoch.
-now() { date +%s; }
-
-# wait_until SECONDS COMMAND...: polls COMMAND every 0.2 s; 0 when it succeeded in time.
-wait_until() {
-    local limit=$(( $(now) + $1 )); shift
-    while (( $(now) < limit )); do
-        "$@" >/dev/null 2>&1 && return 0
-        sleep 0.2
-    done
-    "$@" >/dev/null 2>&1
-}
+# now, wait_until
+# shellcheck source=../lib/wait.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/wait.sh"
 
 # snapshot NS: every object of the namespace, without what the server and controllers own;
 # pods counted by owner (a Deployment's pods get new names when it is scaled back).

@@ -16,17 +16,9 @@ k() { kubectl --kubeconfig "$KUBECONFIG_PATH" ${CONTEXT:+--context "$CONTEXT"} -
 # kx ARGS...: kubectl without a request timeout, for `exec` (the load runs for minutes).
 kx() { kubectl --kubeconfig "$KUBECONFIG_PATH" ${CONTEXT:+--context "$CONTEXT"} "$@"; }
 
-now() { date +%s; }
-
-# wait_until SECONDS COMMAND...: polls COMMAND every 0.2 s; 0 when it succeeded in time.
-wait_until() {
-    local limit=$(( $(now) + $1 )); shift
-    while (( $(now) < limit )); do
-        "$@" >/dev/null 2>&1 && return 0
-        sleep 0.2
-    done
-    "$@" >/dev/null 2>&1
-}
+# now, wait_until
+# shellcheck source=../lib/wait.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/wait.sh"
 
 # stamp: prefixes each line of stdin with the wall-clock time, so swapdev's phases can be
 # lined up with the client's failure times.
