@@ -22,10 +22,22 @@ final class HostNetwork: Sendable {
         try await HostProcess.run(["ip", "link", "del", network.bridgeName], allowFailure: true)
         try await batch([
             "link add \(network.bridgeName) type bridge",
+            // A bridge without its own MAC takes the lowest of its ports' and changes it as pods
+            // come and go; every running pod's ARP entry for the gateway then points nowhere and
+            // its traffic to ClusterIPs is dropped until the entry is re-probed (seconds). Fixed,
+            // as the CNI bridge plugin does.
+            "link set \(network.bridgeName) address \(bridgeMAC)",
             "addr add \(network.gateway)/16 dev \(network.bridgeName)",
             "link set \(network.bridgeName) up",
             "route replace unreachable \(network.serviceCIDR)",
         ])
+    }
+
+    /// A locally administered MAC unique per network slot: 02:73:77 ("sw") and the pod prefix.
+    var bridgeMAC: String {
+        let octets = network.podPrefix.split(separator: ".").compactMap { UInt8($0) }
+        let tail = (octets + [0, 0]).prefix(2).map { String(format: "%02x", $0) }
+        return (["02", "73", "77"] + tail + ["01"]).joined(separator: ":")
     }
 
     /// Removes the bridge (and with it every ClusterIP address) and the unreachable route.
