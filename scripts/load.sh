@@ -165,6 +165,9 @@ say "before the load: $fds_before fds, $((rss_before / 1024)) MiB RSS; $connecti
 status=$?
 peak_fds=$(fds)
 check load_concurrent $status "$(cat "$work/load.json")"
+if [[ $status -ne 0 ]]; then   # what the proxy pod's sshd said about it
+  k logs -l swapdev.dev/swap --tail=15 2>&1 | sed 's/^/    proxy: /' >&2
+fi
 say "just after the load: $peak_fds fds, $(($(rss_kb) / 1024)) MiB RSS, VmHWM $(awk '/^VmHWM:/ {print $2 / 1024}' "/proc/$swap_pid/status") MiB"
 settled load "$fds_before" "$rss_before"
 

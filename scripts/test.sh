@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of swapdev on this machine: installs what is missing, builds, runs the
 # Swift test suites (unit, sandbox, tunnel, end-to-end) and the scripted suites (proxy image,
-# portable end-to-end, fault injection, bad input). scripts/load.sh (1,000 connections, soak)
-# is not run here yet: it fails (see docs/performance.md).
+# portable end-to-end, fault injection, bad input, load and soak).
 # Usage: scripts/test.sh [extra `swift test` arguments, e.g. --filter KubeClientTests]
 #        (with arguments only `swift test` runs)
 set -euo pipefail
@@ -69,6 +68,9 @@ rm -rf "$logs"
 # Last and alone: its zero-failed-requests scenarios time every request (2 s each), so they
 # measure swapdev, not a machine busy with three other suites.
 suite "end-to-end (scripts/e2e.sh)" 600 scripts/e2e.sh
+# Also alone: 1,000 concurrent connections through one swap, then a 30 s soak (the script's
+# default soak is 60 s; the checks are the same).
+suite "load and soak (scripts/load.sh)" 300 env SWAPDEV_LOAD_SOAK_SECONDS=30 scripts/load.sh
 
 echo "==> summary"
 printf '  %s\n' "${results[@]}"

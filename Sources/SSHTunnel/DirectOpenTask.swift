@@ -39,9 +39,9 @@ final class DirectOpenTask: LoopTask {
         }
         let code = loop.lastErrorCode()
         switch loop.classify(Int(code)) {
-        case let .again(outbound):
+        case .again:
             loop.openPending(self, true)
-            return outbound ? .blockedOutbound : .idle
+            return .idle
         case .fatal:
             loop.transportFailed(code)
             return .idle
@@ -52,8 +52,6 @@ final class DirectOpenTask: LoopTask {
             return .finished
         }
     }
-
-    func retryBlockedCall(_ loop: SessionLoop) -> StepOutcome { step(loop) }
 
     func abort(_ error: SSHTunnelError) { finish(error) }
 
@@ -111,8 +109,6 @@ final class LocalListenerTask: LoopTask {
         }
         return progressed ? .progress : .idle
     }
-
-    func retryBlockedCall(_ loop: SessionLoop) -> StepOutcome { step(loop) }
 
     /// Stops listening; connections already accepted keep running.
     func stop() {

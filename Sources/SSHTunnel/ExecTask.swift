@@ -12,7 +12,6 @@ public struct ExecResult: Sendable {
 /// Runs one command over a "session" channel with an `exec` request and collects its output.
 final class ExecTask: LoopTask {
     private enum State { case opening, starting, writing, reading, closing, done }
-    private enum Call { case open, start, write, eof, read, close }
 
     private let command: String
     private var stdin: [UInt8]
@@ -34,7 +33,6 @@ final class ExecTask: LoopTask {
     var isDone: Bool { state == .done }
     func pollInterest(_ add: (Int32, Int16) -> Void) {}
     func noteReady(fd: Int32, revents: Int16) {}
-    func retryBlockedCall(_ loop: SessionLoop) -> StepOutcome { step(loop) }
 
     func abort(_ error: SSHTunnelError) {
         channel = nil
@@ -64,6 +62,8 @@ final class ExecTask: LoopTask {
             return handle(loop, rc: Int(rc)) { self.state = .writing }
         case .writing:
             guard let channel else { return .finished }
+            // Stdin waits while the session's outbound backlog is over its bound.
+            if loop.outboundBacklogged { return .idle }
             if stdin.isEmpty {
                 let rc = libssh2_channel_send_eof(channel)
                 return handle(loop, rc: Int(rc)) { self.state = .reading }
@@ -111,8 +111,8 @@ final class ExecTask: LoopTask {
                 } else {
                     stderr.append(contentsOf: buffer[0..<count])
                 }
-            case let .again(outbound):
-                if outbound { return .blockedOutbound }
+            case .again:
+                break
             case let .fatal(code):
                 loop.transportFailed(code)
                 return .idle
@@ -132,9 +132,9 @@ final class ExecTask: LoopTask {
     private func handleNull(_ loop: SessionLoop, what: String) -> StepOutcome {
         let code = loop.lastErrorCode()
         switch loop.classify(Int(code)) {
-        case let .again(outbound):
+        case .again:
             loop.openPending(self, true)
-            return outbound ? .blockedOutbound : .idle
+            return .idle
         case .fatal:
             loop.transportFailed(code)
             return .idle
@@ -150,8 +150,8 @@ final class ExecTask: LoopTask {
         case .ok:
             onSuccess()
             return .progress
-        case let .again(outbound):
-            return outbound ? .blockedOutbound : .idle
+        case .again:
+            return .idle
         case let .fatal(code):
             loop.transportFailed(code)
             return .idle

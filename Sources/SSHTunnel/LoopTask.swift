@@ -7,9 +7,6 @@ enum StepOutcome {
     case progress
     /// Waiting for the socket, a local fd or the peer.
     case idle
-    /// A libssh2 call got EAGAIN/BAD_USE with a packet half-sent: exactly this call must be
-    /// retried before any other sending call (libssh2 1.10 answers BAD_USE otherwise).
-    case blockedOutbound
     /// The task is done and its resources are released.
     case finished
 }
@@ -25,8 +22,6 @@ protocol LoopTask: AnyObject {
     func noteReady(fd: Int32, revents: Int16)
     /// Advances the task as far as it can without blocking.
     func step(_ loop: SessionLoop) -> StepOutcome
-    /// Repeats exactly the libssh2 call that returned `.blockedOutbound`.
-    func retryBlockedCall(_ loop: SessionLoop) -> StepOutcome
     /// The session is ending: release fds and fail pending continuations. libssh2 handles are
     /// freed with the session, so tasks must not call libssh2 here.
     func abort(_ error: SSHTunnelError)
@@ -35,26 +30,19 @@ protocol LoopTask: AnyObject {
 /// How the loop reads a libssh2 return code.
 enum LibSSH2Result {
     case ok(Int)
-    case again(outbound: Bool)
+    /// Nothing to do until the peer sends more (libssh2's EAGAIN). Never "the socket is full":
+    /// the send hook takes every packet in loop mode (see `outboundBacklogged`).
+    case again
     case fatal(Int32)
     case failed(Int32)
 }
 
 extension SessionLoop {
-    /// Classifies a return code; `again` tells whether a packet is half-sent (pin the call).
+    /// Classifies a return code.
     func classify(_ rc: Int) -> LibSSH2Result {
         if rc >= 0 { return .ok(rc) }
         let code = Int32(rc)
-        if code == LIBSSH2_ERROR_EAGAIN || code == LIBSSH2_ERROR_BAD_USE {
-            return .again(outbound: outboundBlocked)
-        }
-        if code == LIBSSH2_ERROR_SOCKET_SEND, outboundBlocked {
-            // libssh2 1.10's channel_send_eof (and the window adjust inside channel_read) report
-            // any transport error as SOCKET_SEND — including BAD_USE, "another packet is
-            // half-sent". With a packet pending that is what it means: the socket did not fail
-            // (a failed socket shows in poll and recv), so wait for the drain and retry.
-            return .again(outbound: true)
-        }
+        if code == LIBSSH2_ERROR_EAGAIN { return .again }
         if Self.fatalCodes.contains(code) { return .fatal(code) }
         return .failed(code)
     }
@@ -75,10 +63,6 @@ extension SessionLoop {
         return "\(text) (libssh2 error \(code))"
     }
 
-    var outboundBlocked: Bool {
-        guard let session else { return false }
-        return libssh2_session_block_directions(session) & LIBSSH2_SESSION_BLOCK_OUTBOUND != 0
-    }
 
     /// Errors after which the transport is unusable: the session is dead.
     static let fatalCodes: Set<Int32> = [

@@ -56,8 +56,6 @@ final class RemoteListenerTask: LoopTask {
         }
     }
 
-    func retryBlockedCall(_ loop: SessionLoop) -> StepOutcome { step(loop) }
-
     func abort(_ error: SSHTunnelError) {
         started?.resume(throwing: error)
         started = nil
@@ -82,9 +80,9 @@ final class RemoteListenerTask: LoopTask {
         }
         let code = loop.lastErrorCode()
         switch loop.classify(Int(code)) {
-        case let .again(outbound):
+        case .again:
             loop.listenPending(self, true)
-            return outbound ? .blockedOutbound : .idle
+            return .idle
         case .fatal:
             loop.transportFailed(code)
             return .idle
@@ -109,8 +107,8 @@ final class RemoteListenerTask: LoopTask {
         }
         let code = loop.lastErrorCode()
         switch loop.classify(Int(code)) {
-        case let .again(outbound):
-            if outbound && !progressed { return .blockedOutbound }
+        case .again:
+            break
         case .fatal:
             loop.transportFailed(code)
         case .failed:
@@ -149,8 +147,8 @@ final class RemoteListenerTask: LoopTask {
             return .finished
         }
         switch loop.classify(Int(libssh2_channel_forward_cancel(listener))) {
-        case let .again(outbound):
-            return outbound ? .blockedOutbound : .idle
+        case .again:
+            return .idle
         case let .fatal(code):
             loop.transportFailed(code)
             return .idle

@@ -54,7 +54,6 @@ final class SessionLoop: @unchecked Sendable {
     private let ioState: UnsafeMutablePointer<swapdev_io_state>
     private var pump: OpaquePointer?
     private var tasks: [any LoopTask] = []
-    private var pinned: (any LoopTask)?
     private var remoteListeners: [Int: RemoteListenerTask] = [:]
     private var localListeners: [Int: LocalListenerTask] = [:]
     private var nextID = 1
@@ -64,6 +63,8 @@ final class SessionLoop: @unchecked Sendable {
     private var openOwner: AnyObject?
     /// The same for `tcpip-forward` requests (`forward_listen_ex` keeps session-wide state too).
     private var listenOwner: AnyObject?
+    /// Tasks ended since the heap was last trimmed (see `loop()`).
+    private var releasedSinceTrim = false
     private var deathReason: String?
     private var closeRequested = false
     private var lastKeepaliveNS: Int64 = 0
@@ -84,12 +85,14 @@ final class SessionLoop: @unchecked Sendable {
         ioState = UnsafeMutablePointer<swapdev_io_state>.allocate(capacity: 1)
         ioState.initialize(to: swapdev_io_state(last_recv_ns: swapdev_monotonic_ns(), wire_bytes_in: 0, is_tcp: 0,
                                                      loop_mode: 0, known_empty: 0, more_follows: 0, send_held: 0, held_since_ns: 0,
-                                                   recv_calls: 0, recv_skipped: 0, sends_coalesced: 0))
+                                                   recv_calls: 0, recv_skipped: 0, sends_coalesced: 0,
+                                                   backlog: nil, backlog_head: 0, backlog_tail: 0, backlog_capacity: 0))
         // The session owns a given socket from now on, even if establishing fails.
         if case let .socket(fd) = transport { socketFD = fd }
     }
 
     deinit {
+        swapdev_backlog_release(ioState)
         ioState.deallocate()
     }
 
@@ -238,15 +241,13 @@ final class SessionLoop: @unchecked Sendable {
             pollFDs.append(pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0))
             owners.append(nil)
             var socketEvents = Int16(POLLIN)
-            if outboundBlocked { socketEvents |= Int16(POLLOUT) }
+            if swapdev_backlog_pending(ioState) > 0 { socketEvents |= Int16(POLLOUT) }
             pollFDs.append(pollfd(fd: socketFD, events: socketEvents, revents: 0))
             owners.append(nil)
-            if pinned == nil {
-                for task in tasks {
-                    task.pollInterest { fd, events in
-                        pollFDs.append(pollfd(fd: fd, events: events, revents: 0))
-                        owners.append(task)
-                    }
+            for task in tasks {
+                task.pollInterest { fd, events in
+                    pollFDs.append(pollfd(fd: fd, events: events, revents: 0))
+                    owners.append(task)
                 }
             }
             // Bytes a MSG_MORE send left in the kernel go out now, before the loop can sleep.
@@ -257,12 +258,17 @@ final class SessionLoop: @unchecked Sendable {
                 die("poll failed: \(String(cString: strerror(errno)))")
                 break
             }
+            if ready == 0 && releasedSinceTrim {
+                // A whole second idle after connections ended: give their freed buffers back.
+                releasedSinceTrim = false
+                swapdev_trim_heap()
+            }
             woken = pollFDs[0].revents != 0
             if woken {
                 var value: UInt64 = 0
                 _ = read(wakeFD, &value, 8)
             }
-            if pollFDs[1].revents != 0 { ioState.pointee.known_empty = 0 }
+            if pollFDs[1].revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 { ioState.pointee.known_empty = 0 }
             for index in 2..<pollFDs.count where pollFDs[index].revents != 0 {
                 owners[index]?.noteReady(fd: pollFDs[index].fd, revents: pollFDs[index].revents)
             }
@@ -301,21 +307,11 @@ final class SessionLoop: @unchecked Sendable {
             // not only after the round. Within a pass, receives after an EAGAIN are skipped.
             ioState.pointee.known_empty = 0
             var progressed = false
-            if let blocked = pinned {
-                switch blocked.retryBlockedCall(self) {
-                case .blockedOutbound:
-                    return any
-                case .finished:
-                    pinned = nil
-                    removeFinished()
-                    progressed = true
-                case .progress:
-                    pinned = nil
-                    progressed = true
-                case .idle:
-                    pinned = nil
-                }
+            let backlogBefore = swapdev_backlog_pending(ioState)
+            if backlogBefore > 0 {
+                flushBacklog()
                 if deathReason != nil { return any }
+                if swapdev_backlog_pending(ioState) < backlogBefore { progressed = true }
             }
             if readPump() { progressed = true }
             if deathReason != nil { return any }
@@ -325,18 +321,14 @@ final class SessionLoop: @unchecked Sendable {
                 case .progress: progressed = true
                 case .idle: break
                 case .finished: finishedAny = true
-                case .blockedOutbound:
-                    pinned = task
                 }
                 if deathReason != nil { return any }
-                if pinned != nil { break }
             }
             if finishedAny { removeFinished() }
             if ioState.pointee.send_held != 0
                 && swapdev_monotonic_ns() - ioState.pointee.held_since_ns > Self.heldSendsLimitNS {
                 swapdev_flush_held(socketFD, ioState)
             }
-            if pinned != nil { return true }
             if ioState.pointee.wire_bytes_in != wireBefore { progressed = true }
             if !progressed { return any }
             any = true
@@ -346,11 +338,28 @@ final class SessionLoop: @unchecked Sendable {
 
     private func removeFinished() {
         tasks.removeAll { task in
-            guard task !== pinned, task.isDone else { return false }
+            guard task.isDone else { return false }
+            releasedSinceTrim = true
             if let listener = task as? RemoteListenerTask { remoteListeners[listener.id] = nil }
             if let local = task as? LocalListenerTask { localListeners[local.id] = nil }
             return true
         }
+    }
+
+    /// Above this many bytes of outbound backlog no channel data is written (`outboundBacklogged`).
+    /// Large enough to keep the socket busy between two rounds of the loop, small next to
+    /// what the channels' windows would otherwise let pile up.
+    static let backlogBound = 256 << 10
+
+    /// Whether the socket is behind: the send hook holds more than `backlogBound` bytes it
+    /// could not send yet. Tasks then write no channel data (control packets still go: they
+    /// are small and bounded by the number of channels); this is the outbound backpressure.
+    var outboundBacklogged: Bool { swapdev_backlog_pending(ioState) > Self.backlogBound }
+
+    /// Sends what the socket takes of the backlog; a failed send ends the session.
+    private func flushBacklog() {
+        let rc = swapdev_backlog_flush(socketFD, ioState)
+        if rc < 0 { die("socket error: \(String(cString: strerror(-rc)))") }
     }
 
     /// Reads the pump channel: drives the transport and surfaces socket errors while idle.
@@ -382,8 +391,8 @@ final class SessionLoop: @unchecked Sendable {
             die("no data from the server for \(silent / 1_000_000_000) s (keepalive timeout)")
             return
         }
-        // Only when idle, and never while a packet is half-sent (it would get BAD_USE).
-        if silent >= interval && now - lastKeepaliveNS >= interval && pinned == nil && !outboundBlocked {
+        // Only when idle.
+        if silent >= interval && now - lastKeepaliveNS >= interval {
             var next: Int32 = 0
             let rc = libssh2_keepalive_send(session, &next)
             lastKeepaliveNS = now
@@ -530,7 +539,6 @@ final class SessionLoop: @unchecked Sendable {
         for command in leftovers { fail(command, with: error) }
         for task in tasks { task.abort(error) }
         tasks.removeAll()
-        pinned = nil
         remoteListeners.removeAll()
         localListeners.removeAll()
         if let session {

@@ -23,7 +23,6 @@ final class Splice: LoopTask {
     /// the window grows as before, so bulk transfers are unchanged.
     static let firstReadsCap = 256 << 10
 
-    private enum Call { case channelRead, channelWrite, sendEOF, close, free }
     /// The steps of one `pump`, in order: moving the channel's bytes out before reading more
     /// keeps both queues short.
     private enum Action: CaseIterable { case readChannel, writeLocal, readLocal, writeChannel, sendEOF }
@@ -42,7 +41,6 @@ final class Splice: LoopTask {
     private var shutLocalWrite = false
     private var localReadable = true
     private var localWritable = true
-    private var blockedCall: Call?
     private let onBytes: (_ toRemote: Int, _ toLocal: Int) -> Void
     private let onEnd: () -> Void
 
@@ -95,17 +93,6 @@ final class Splice: LoopTask {
         }
     }
 
-    func retryBlockedCall(_ loop: SessionLoop) -> StepOutcome {
-        switch blockedCall {
-        case .channelRead: return readChannel(loop)
-        case .channelWrite: return writeChannel(loop)
-        case .sendEOF: return sendEOF(loop)
-        case .close: return callClose(loop)
-        case .free: return callFree(loop)
-        case nil: return step(loop)
-        }
-    }
-
     func abort(_ error: SSHTunnelError) {
         closeLocal()
         channel = nil
@@ -144,7 +131,6 @@ final class Splice: LoopTask {
         for action in Action.allCases {
             switch perform(action, loop) {
             case .progress: progressed = true
-            case .blockedOutbound: return .blockedOutbound
             case .finished: return .progress
             case .idle: break
             }
@@ -178,7 +164,6 @@ final class Splice: LoopTask {
         let rc = libssh2_channel_read_ex(channel, 0, region.baseAddress?.assumingMemoryBound(to: CChar.self), length)
         switch loop.classify(rc) {
         case let .ok(count):
-            blockedCall = nil
             if count == 0 {
                 // 0 means EOF or CLOSE from the peer.
                 channelEOF = true
@@ -188,12 +173,7 @@ final class Splice: LoopTask {
             receivedFromChannel += count
             onBytes(0, count)
             return .progress
-        case let .again(outbound):
-            if outbound {
-                blockedCall = .channelRead
-                return .blockedOutbound
-            }
-            blockedCall = nil
+        case .again:
             return .idle
         case let .fatal(code):
             loop.transportFailed(code)
@@ -257,21 +237,18 @@ final class Splice: LoopTask {
 
     private func writeChannel(_ loop: SessionLoop) -> StepOutcome {
         guard let channel, let data = toRemote.readableRegion() else { return .idle }
+        // The session's outbound backlog is over its bound: the socket is the bottleneck, and
+        // more channel data would only queue in memory. Local reads stop once `toRemote` fills.
+        if loop.outboundBacklogged { return .idle }
         let rc = libssh2_channel_write_ex(channel, 0, data.baseAddress?.assumingMemoryBound(to: CChar.self), data.count)
         switch loop.classify(rc) {
         case let .ok(count):
-            blockedCall = nil
             // 0 means the peer's window is full: wait for a window adjust.
             guard count > 0 else { return .idle }
             toRemote.consume(count)
             onBytes(count, 0)
             return .progress
-        case let .again(outbound):
-            if outbound {
-                blockedCall = .channelWrite
-                return .blockedOutbound
-            }
-            blockedCall = nil
+        case .again:
             return .idle
         case let .fatal(code):
             loop.transportFailed(code)
@@ -285,14 +262,9 @@ final class Splice: LoopTask {
         guard let channel, localEOF, toRemote.isEmpty, !sentEOF else { return .idle }
         switch loop.classify(Int(libssh2_channel_send_eof(channel))) {
         case .ok:
-            blockedCall = nil
             sentEOF = true
             return .progress
-        case let .again(outbound):
-            if outbound {
-                blockedCall = .sendEOF
-                return .blockedOutbound
-            }
+        case .again:
             return .idle
         case let .fatal(code):
             loop.transportFailed(code)
@@ -308,15 +280,10 @@ final class Splice: LoopTask {
         guard let channel else { return finish() }
         switch loop.classify(Int(libssh2_channel_close(channel))) {
         case .ok, .failed:
-            blockedCall = nil
             state = .freeing
             return .progress
-        case let .again(outbound):
+        case .again:
             // EAGAIN until the peer's CLOSE arrives.
-            if outbound {
-                blockedCall = .close
-                return .blockedOutbound
-            }
             return .idle
         case let .fatal(code):
             loop.transportFailed(code)
@@ -328,14 +295,9 @@ final class Splice: LoopTask {
         guard let channel else { return finish() }
         switch loop.classify(Int(libssh2_channel_free(channel))) {
         case .ok, .failed:
-            blockedCall = nil
             self.channel = nil
             return finish()
-        case let .again(outbound):
-            if outbound {
-                blockedCall = .free
-                return .blockedOutbound
-            }
+        case .again:
             return .idle
         case let .fatal(code):
             loop.transportFailed(code)

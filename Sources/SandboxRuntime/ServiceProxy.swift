@@ -76,6 +76,12 @@ final class ServiceProxy: Sendable {
     private func bind(_ key: Key) async throws -> any Channel {
         try await ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            // kube-proxy's iptables rules have no listener to overflow. NIO's default backlog
+            // (256) overflowed under a burst of 1,000 connects: the kernel answered with SYN
+            // cookies, dropped the ACKs while the queue was full and then reset connections
+            // the client already counted as open (scripts/load.sh).
+            .serverChannelOption(ChannelOptions.backlog, value: 4096)
+            .serverChannelOption(ChannelOptions.maxMessagesPerRead, value: 64)
             .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { [self] inbound in
                 connect(inbound, to: endpointsInOrder(for: key))
@@ -92,7 +98,11 @@ final class ServiceProxy: Sendable {
         }
         return ClientBootstrap(group: inbound.eventLoop)
             .channelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
-            .connectTimeout(.seconds(2))
+            // As long as a client's own SYN retries would wait with kube-proxy's iptables rules
+            // (the pod sees the client's SYN directly): a listener whose accept queue is full
+            // (sshd's is 128) drops SYNs and the retry comes 1 s, then 3 s later. A short
+            // timeout here reset connections a real cluster would have carried.
+            .connectTimeout(.seconds(15))
             .connect(host: endpoint.ip, port: endpoint.port)
             .flatMap { outbound in
                 let (first, second) = GlueHandler.matchedPair()

@@ -32,10 +32,20 @@ struct EnvironmentCapture {
     /// The TCP Service ports the environment links to: the namespace's Services plus the
     /// `kubernetes` Service of `default`.
     func linkedServices(_ environment: [EnvironmentVariable]) async -> [ServicePortTarget] {
-        var services = (try? await client.list(.services, namespace: namespace).items) ?? []
-        if let kubernetes = try? await client.get(.services, namespace: "default", name: "kubernetes") {
-            services.append(kubernetes)
-        }
-        return ServiceLinkRewrite.targets(environment: environment, services: services)
+        Self.linkedServices(environment, services: await services())
+    }
+
+    /// The Services links may point at (the namespace's plus `default/kubernetes`); a read
+    /// only, so it can run while the environment is still being read.
+    func services() async -> [JSONValue] {
+        async let namespaced = try? await client.list(.services, namespace: namespace).items
+        async let kubernetes = try? await client.get(.services, namespace: "default", name: "kubernetes")
+        var services = await namespaced ?? []
+        if let kubernetes = await kubernetes { services.append(kubernetes) }
+        return services
+    }
+
+    static func linkedServices(_ environment: [EnvironmentVariable], services: [JSONValue]) -> [ServicePortTarget] {
+        ServiceLinkRewrite.targets(environment: environment, services: services)
     }
 }

@@ -5,8 +5,10 @@ import SwapPlan
 
 /// Waits for the proxy pod's sshd and learns the host key to pin.
 ///
-/// Polls the pod (a few requests a second, cheap next to a pod start) rather than watching, so a
-/// dropped watch cannot make swapdev miss the moment; every distinct state is shown as progress,
+/// Polls the pod rather than watching, so a dropped watch cannot make swapdev miss the moment:
+/// every 50 ms for the first seconds (each poll that could have seen the change earlier is
+/// start-up time), then every 150 ms, so a slow start (an image pull) costs the API server no
+/// more than a few cheap requests a second. Every distinct state is shown as progress,
 /// and states that will not cure themselves (image pull, unschedulable, crash loop) end the
 /// wait at once with the reason.
 struct ProxyStartup {
@@ -20,9 +22,26 @@ struct ProxyStartup {
     static let hostKeyPrefix = "swapdev-proxy: host key "
     static let readyLine = "swapdev-proxy: ready"
 
-    /// Returns the host-key fingerprint (`SHA256:…`) once sshd listens.
-    func waitForSSHD(timeout: Duration) async throws -> String {
-        let deadline = ContinuousClock.now + timeout
+    /// The interval between polls, `elapsed` into a wait: 50 ms while the change is likely
+    /// imminent, `slow` once the wait has lasted a few seconds.
+    static func pollInterval(after elapsed: Duration, then slow: Duration = .milliseconds(150)) -> Duration {
+        elapsed < fastPollingFor ? .milliseconds(50) : slow
+    }
+
+    static let fastPollingFor: Duration = .seconds(5)
+
+    /// sshd listens in the proxy pod.
+    struct SSHDReady: Sendable {
+        /// The host-key fingerprint (`SHA256:…`) to pin.
+        let fingerprint: String
+        /// The running pod as last read (its spec holds the admission-injected volume mounts).
+        let pod: JSONValue
+    }
+
+    /// Returns the host-key fingerprint and the running pod once sshd listens.
+    func waitForSSHD(timeout: Duration) async throws -> SSHDReady {
+        let start = ContinuousClock.now
+        let deadline = start + timeout
         var lastState = "not created yet"
         while ContinuousClock.now < deadline {
             let object = try? await client.get(.pods, namespace: namespace, name: pod)
@@ -36,13 +55,13 @@ struct ProxyStartup {
                 case .running:
                     let text = (try? await client.logText(namespace: namespace, pod: pod, container: container)) ?? ""
                     if let fingerprint = Self.fingerprint(in: text), text.contains(Self.readyLine) {
-                        return fingerprint
+                        return SSHDReady(fingerprint: fingerprint, pod: object)
                     }
                     if lastState != "running" { reporter.progress("proxy pod: running, waiting for sshd") }
                     lastState = "running"
                 }
             }
-            try await Task.sleep(for: .milliseconds(150))
+            try await Task.sleep(for: Self.pollInterval(after: ContinuousClock.now - start))
         }
         if lastState == "running" {
             let text = (try? await client.logText(namespace: namespace, pod: pod, container: container)) ?? ""
@@ -54,7 +73,8 @@ struct ProxyStartup {
     /// Waits for the pod's Ready condition — which follows the tunnel, since readiness probes
     /// the app port that only the remote forward binds.
     func waitForReady(timeout: Duration) async throws {
-        let deadline = ContinuousClock.now + timeout
+        let start = ContinuousClock.now
+        let deadline = start + timeout
         while ContinuousClock.now < deadline {
             if let object = try? await client.get(.pods, namespace: namespace, name: pod) {
                 switch ProxyPodState.of(object, container: container) {
@@ -63,7 +83,7 @@ struct ProxyStartup {
                 default: break
                 }
             }
-            try await Task.sleep(for: .milliseconds(100))
+            try await Task.sleep(for: Self.pollInterval(after: ContinuousClock.now - start, then: .milliseconds(100)))
         }
         throw SwapError.notReady(pod: pod, seconds: Self.seconds(timeout))
     }

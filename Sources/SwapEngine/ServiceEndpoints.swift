@@ -28,11 +28,13 @@ struct ServiceEndpoints {
         }
     }
 
-    /// Polls until `condition` holds for the ready pods of every service; `false` on timeout.
+    /// Polls until `condition` holds for the ready pods of every service (every 50 ms for the
+    /// first seconds, then every 100 ms); `false` on timeout.
     func waitUntil(services: [String], timeout: Duration, describe: String,
                    _ condition: @escaping ([String]) -> Bool) async -> Bool
     {
-        let deadline = ContinuousClock.now + timeout
+        let start = ContinuousClock.now
+        let deadline = start + timeout
         var announced = false
         while ContinuousClock.now < deadline {
             var satisfied = true
@@ -45,7 +47,7 @@ struct ServiceEndpoints {
                 reporter.progress("waiting until \(describe)")
                 announced = true
             }
-            try? await Task.sleep(for: .milliseconds(100))
+            try? await Task.sleep(for: ProxyStartup.pollInterval(after: ContinuousClock.now - start, then: .milliseconds(100)))
         }
         return false
     }

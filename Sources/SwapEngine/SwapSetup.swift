@@ -32,7 +32,7 @@ extension SwapSession {
         if let report = running.guardReport { try await safety.pauseAutoscalers(report, record: record) }
         running.heartbeat = startHeartbeat(record)
 
-        let fingerprint = try await reporter.phase("start proxy pod \(podName)", done: "proxy pod \(podName) running sshd") {
+        let sshd = try await reporter.phase("start proxy pod \(podName)", done: "proxy pod \(podName) running sshd") {
             let pod = try ProxyPodBuilder(deployment: preflight.deployment, container: preflight.container, record: record,
                                           proxyImage: options.proxyImage, authorizedKey: key.publicKeyLine,
                                           inbound: preflight.inbound).build()
@@ -46,15 +46,15 @@ extension SwapSession {
 
         let tunnel = try await reporter.phase("open tunnel", done: "SSH tunnel to \(podName) open (host key pinned)") {
             let connection = TunnelConnection(client: client, namespace: namespace, pod: podName, container: preflight.container, key: key,
-                                              fingerprint: fingerprint, users: options.proxyUsers, logger: logger)
+                                              fingerprint: sshd.fingerprint, users: options.proxyUsers, logger: logger)
             let (session, user) = try await connection.connect()
-            logger.debug("logged in to the proxy as \(user), host key \(fingerprint)")
+            logger.debug("logged in to the proxy as \(user), host key \(sshd.fingerprint)")
             let tunnel = TunnelKeeper(session: session, connection: connection, client: client, reporter: reporter, logger: logger)
             state.tunnel = tunnel
             return tunnel
         }
         running.watchTunnel = Task { await tunnel.keep(); await self.endIfProxyGone(podName) }
-        try await prepareLocalSide(preflight, tunnel: tunnel, podName: podName, running: running)
+        try await prepareLocalSide(preflight, tunnel: tunnel, podName: podName, livePod: sshd.pod, running: running)
     }
 
     func startup(_ pod: String, _ preflight: SwapPreflight) -> ProxyStartup {
@@ -62,12 +62,23 @@ extension SwapSession {
     }
 
     /// Environment, outbound forwards and proxy, volumes, env files.
-    private func prepareLocalSide(_ preflight: SwapPreflight, tunnel: TunnelKeeper, podName: String, running: RunningSwap) async throws {
+    ///
+    /// The environment read and the volume copy are exec channels on the same session that
+    /// need the tunnel but not each other, so they run at once (the session loop opens one
+    /// channel at a time by itself), and the Services the links may point at are listed
+    /// meanwhile. Each phase still reports its own line. Errors keep their precedence: the
+    /// environment's and the outbound forwards' first, then the volumes'. Leaving this scope
+    /// (also by an error) waits for a copy under way, so teardown removes all it wrote.
+    private func prepareLocalSide(_ preflight: SwapPreflight, tunnel: TunnelKeeper, podName: String, livePod: JSONValue,
+                                  running: RunningSwap) async throws {
         let session = tunnel.current
         let capture = EnvironmentCapture(session: session, client: client, namespace: namespace, pod: podName)
+        async let volumes = copyVolumes(session: session, livePod: livePod, container: preflight.container)
+        async let serviceList = capture.services()
         let containerEnvironment = try await reporter.phase("read container environment", done: "container environment read") {
             try await capture.containerEnvironment()
         }
+        let services = await serviceList
 
         var outbound: [OutboundForward] = []
         var environment = containerEnvironment
@@ -81,7 +92,7 @@ extension SwapSession {
                 }
             }
             var localPorts: [ServicePortTarget: Int] = [:]
-            for target in await capture.linkedServices(containerEnvironment) {
+            for target in EnvironmentCapture.linkedServices(containerEnvironment, services: services) {
                 do {
                     let local = try await tunnel.forwardLocal(listenPort: 0, remoteHost: target.clusterIP, remotePort: target.port)
                     localPorts[target] = local
@@ -100,14 +111,7 @@ extension SwapSession {
             }
         }
 
-        let root = try makeRoot()
-        let livePod = (try? await client.get(.pods, namespace: namespace, name: podName)) ?? .emptyObject
-        let copied = try await reporter.phase("copy volumes", done: "volumes copied to \(root.path)") {
-            let (copied, warnings) = try await VolumeCopy(session: session, root: root)
-                .copy(paths: VolumeCopy.mountPaths(pod: livePod, container: preflight.container))
-            for warning in warnings { reporter.warning(warning) }
-            return copied
-        }
+        let (root, copied) = try await volumes
 
         let proxyVariables = (state.outboundProxy?.environment ?? []).map { EnvironmentVariable(name: $0.0, value: $0.1) }
         let overrides = options.environmentOverrides.sorted { $0.key < $1.key }.map { EnvironmentVariable(name: $0.key, value: $0.value) }
@@ -130,9 +134,27 @@ extension SwapSession {
             copiedVolumes: copied, envFiles: files, variableCount: variables.count)
     }
 
+    /// `SWAPDEV_ROOT` and the copy of the target container's volumes into it. `livePod` is the
+    /// running proxy pod as read by the start-up wait: its mounts include admission-injected ones.
+    private func copyVolumes(session: SSHSession, livePod: JSONValue, container: String) async throws -> (root: URL, copied: [String]) {
+        let root = try makeRoot()
+        let copied = try await reporter.phase("copy volumes", done: "volumes copied to \(root.path)") {
+            let (copied, warnings) = try await VolumeCopy(session: session, root: root)
+                .copy(paths: VolumeCopy.mountPaths(pod: livePod, container: container))
+            for warning in warnings { reporter.warning(warning) }
+            return copied
+        }
+        return (root, copied)
+    }
+
     /// Inbound forwards (once the local command listens) → proxy Ready → original scaled to 0.
     func activate(_ preflight: SwapPreflight, _ running: RunningSwap) async throws {
         guard let tunnel = state.tunnel, let podName = state.proxyPod, let record = state.record else { return }
+        let deploymentName = options.target.deployment
+        let endpoints = ServiceEndpoints(client: client, namespace: namespace, reporter: reporter)
+        let labels = preflight.deployment[path: ["spec", "template", "metadata", "labels"]]?.stringMap ?? [:]
+        // A read: the Services to wait on are listed while the command starts, not after Ready.
+        async let selecting = endpoints.services(selecting: labels)
         if let supervisor = state.supervisor {
             let listening = await waitForLocalListeners(preflight.inbound.map(\.localPort), supervisor: supervisor)
             // The command ended before listening: nothing to route to, restore at once.
@@ -146,10 +168,7 @@ extension SwapSession {
         try await reporter.phase("wait for proxy Ready", done: "proxy pod Ready (its readiness follows the tunnel)") {
             try await startup(podName, preflight).waitForReady(timeout: options.timeout)
         }
-        let deploymentName = options.target.deployment
-        let endpoints = ServiceEndpoints(client: client, namespace: namespace, reporter: reporter)
-        let labels = preflight.deployment[path: ["spec", "template", "metadata", "labels"]]?.stringMap ?? [:]
-        let services = await endpoints.services(selecting: labels)
+        let services = await selecting
         if !services.isEmpty {
             try await reporter.phase("wait for the Service endpoints", done: "proxy listed in the endpoints of \(services.joined(separator: ", "))") {
                 let listed = await endpoints.waitUntil(services: services, timeout: options.timeout,
@@ -169,9 +188,12 @@ extension SwapSession {
     /// Waits until every local port accepts connections, so that no request routed to the
     /// proxy finds nothing behind the tunnel. `false` when the command ended first. Commands
     /// that never listen (a batch job) get the forwards after the timeout, with a warning.
+    /// Polls every 20 ms for the first seconds (a local connect costs next to nothing, and the
+    /// proxy cannot turn Ready before this ends), then every 100 ms.
     private func waitForLocalListeners(_ ports: [Int], supervisor: ProcessSupervisor) async -> Bool {
         guard !ports.isEmpty else { return true }
-        let deadline = ContinuousClock.now + options.timeout
+        let start = ContinuousClock.now
+        let deadline = start + options.timeout
         var announced = false
         while ContinuousClock.now < deadline {
             if await supervisor.process?.exitStatus != nil { return false }
@@ -185,7 +207,7 @@ extension SwapSession {
                 reporter.progress("waiting for the local command to listen on \(ports.map { "127.0.0.1:\($0)" }.joined(separator: ", "))")
                 announced = true
             }
-            try? await Task.sleep(for: .milliseconds(100))
+            try? await Task.sleep(for: ContinuousClock.now - start < ProxyStartup.fastPollingFor ? .milliseconds(20) : .milliseconds(100))
             if Task.isCancelled { return false }
         }
         reporter.warning("the local command does not listen on every forwarded port; forwarding anyway")

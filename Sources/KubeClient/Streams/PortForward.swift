@@ -46,14 +46,14 @@ extension KubeClient {
         let (mine, theirs) = (fds[0], fds[1])
         let bridge: PortForwardBridge
         do {
-            bridge = try await startBridge(namespace: namespace, pod: pod, port: port)
+            bridge = try await startBridge(namespace: namespace, pod: pod, port: port, on: group.next())
         } catch {
             close(mine)
             close(theirs)
             throw error
         }
         do {
-            let local = try await ClientBootstrap(group: group)
+            let local = try await ClientBootstrap(group: bridge.eventLoop)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(LocalSideHandler(bridge: bridge))
@@ -70,17 +70,19 @@ extension KubeClient {
         return PortForwardSocket(fileDescriptor: theirs, bridge: bridge)
     }
 
-    /// Opens the port-forward WebSocket wired to a new bridge (the local side is attached by the caller).
-    func startBridge(namespace: String?, pod: String, port: Int) async throws -> PortForwardBridge {
+    /// Opens the port-forward WebSocket wired to a new bridge (the local side is attached by the
+    /// caller and must run on `eventLoop`, as the WebSocket does).
+    func startBridge(namespace: String?, pod: String, port: Int, on eventLoop: any EventLoop) async throws -> PortForwardBridge {
         guard (1...65535).contains(port) else {
             throw KubeError.portForward(pod: pod, port: port, message: "port must be between 1 and 65535")
         }
         let path = APIResource.pods.path(namespace: resolveNamespace(.pods, namespace), name: pod, subresource: "portforward")
-        let bridge = PortForwardBridge(pod: pod, port: port, eventLoop: group.next())
+        let bridge = PortForwardBridge(pod: pod, port: port, eventLoop: eventLoop)
         do {
             let connection = try await openWebSocket(
-                path: path, query: [("ports", String(port))], protocols: [ChannelProtocol.v4.rawValue],
+                path: path, query: [("ports", String(port))], protocols: [ChannelProtocol.v4.rawValue], on: eventLoop,
                 onMessage: { bridge.receive($0) },
+                onWritable: { bridge.webSocketWritabilityChanged($0) },
                 onClose: { bridge.finish($0) })
             bridge.webSocket.value = connection
             // The socket may have closed before `webSocket` was set; make sure it does not dangle.

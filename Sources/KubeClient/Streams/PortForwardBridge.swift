@@ -6,20 +6,30 @@ import NIOCore
 /// and one port-forward WebSocket (`v4.channel.k8s.io`, a single port: data channel 0, error channel 1).
 ///
 /// Invariants: the 2-byte little-endian port prefix the server sends first on each channel is dropped;
+/// bytes from the pod that arrive before the local channel is attached are kept and written first;
 /// text on the error channel ends the forward with ``KubeError/portForward(pod:port:message:)``;
 /// when either side closes, the other is closed after pending writes drain.
+///
+/// Backpressure both ways: when one side's send queue passes NIO's high watermark, reading from the
+/// other side stops (`autoRead` off) until the queue drains below the low watermark. Both channels
+/// run on the bridge's one event loop, so a write and the writability it changes are seen in order
+/// and the pause/resume decisions cannot race.
 final class PortForwardBridge: Sendable {
     private struct State {
         var dataPrefixPending = 2
         var errorPrefixPending = 2
         var errorText: [UInt8] = []
         var local: (any Channel)?
+        /// Pod bytes received before `attach(local:)`.
+        var early: [ByteBuffer] = []
         var lastLocalWrite: EventLoopFuture<Void>?
         var finished = false
     }
 
     let pod: String
     let port: Int
+    /// The loop both channels run on.
+    let eventLoop: any EventLoop
     private let state = LockedBox(State())
     /// Completes when the forward ends: `nil` for a clean close, else the error.
     let ended: EventLoopPromise<KubeError?>
@@ -29,16 +39,19 @@ final class PortForwardBridge: Sendable {
     init(pod: String, port: Int, eventLoop: any EventLoop) {
         self.pod = pod
         self.port = port
+        self.eventLoop = eventLoop
         self.ended = eventLoop.makePromise(of: KubeError?.self)
     }
 
-    /// Attaches the local channel once it exists.
+    /// Attaches the local channel once it exists (it must run on ``eventLoop``).
     func attach(local: any Channel) {
-        let alreadyFinished = state.withValue { state -> Bool in
+        let (alreadyFinished, early) = state.withValue { state -> (Bool, [ByteBuffer]) in
             state.local = local
-            return state.finished
+            defer { state.early = [] }
+            return (state.finished, state.early)
         }
-        if alreadyFinished { local.close(promise: nil) }
+        for buffer in early { write(buffer, to: local) }
+        if alreadyFinished { closeAfterPendingWrites(local) }
     }
 
     /// WebSocket → local.
@@ -52,9 +65,17 @@ final class PortForwardBridge: Sendable {
                 return (skip, state.local)
             }
             message.moveReaderIndex(forwardBy: skip)
-            guard message.readableBytes > 0, let local else { return }
-            let write = local.writeAndFlush(message)
-            state.withValue { $0.lastLocalWrite = write }
+            guard message.readableBytes > 0 else { return }
+            guard let local else {
+                let keptForLocal = state.withValue { state -> Bool in
+                    guard state.local == nil else { return false }
+                    state.early.append(message)
+                    return true
+                }
+                if !keptForLocal, let local = state.value.local { write(message, to: local) }
+                return
+            }
+            write(message, to: local)
         } else if channel == PortForwardChannel.error(portIndex: 0) {
             let hasError = state.withValue { state -> Bool in
                 let skip = min(state.errorPrefixPending, message.readableBytes)
@@ -67,9 +88,32 @@ final class PortForwardBridge: Sendable {
         }
     }
 
+    private func write(_ bytes: ByteBuffer, to local: any Channel) {
+        let write = local.writeAndFlush(bytes)
+        state.withValue { $0.lastLocalWrite = write }
+        if !local.isWritable { setReading(webSocket.value?.channel, false) }
+    }
+
     /// Local → WebSocket.
     func send(_ bytes: ByteBuffer) {
-        _ = webSocket.value?.send(channel: PortForwardChannel.data(portIndex: 0), payload: bytes)
+        guard let connection = webSocket.value else { return }
+        _ = connection.send(channel: PortForwardChannel.data(portIndex: 0), payload: bytes)
+        if !connection.channel.isWritable { setReading(state.value.local, false) }
+    }
+
+    /// The local side's send queue drained (or filled): resume (or pause) reading the WebSocket.
+    func localWritabilityChanged(_ writable: Bool) {
+        setReading(webSocket.value?.channel, writable)
+    }
+
+    /// The WebSocket's send queue drained (or filled): resume (or pause) reading the local side.
+    func webSocketWritabilityChanged(_ writable: Bool) {
+        setReading(state.value.local, writable)
+    }
+
+    private func setReading(_ channel: (any Channel)?, _ reading: Bool) {
+        guard let channel, channel.isActive else { return }
+        channel.setOption(ChannelOptions.autoRead, value: reading).whenFailure { _ in }
     }
 
     /// Ends both sides once; safe to call from either.
@@ -81,20 +125,22 @@ final class PortForwardBridge: Sendable {
         }
         guard let snapshot else { return }
         webSocket.value?.close()
-        if let local = snapshot.local {
-            // Let bytes already read from the pod reach the local peer before closing.
-            if let last = snapshot.lastLocalWrite {
-                last.whenComplete { _ in local.close(promise: nil) }
-            } else {
-                local.close(promise: nil)
-            }
-        }
+        if let local = snapshot.local { closeAfterPendingWrites(local) }
         if !snapshot.errorText.isEmpty {
             ended.succeed(KubeError.portForward(pod: pod, port: port, message: String(decoding: snapshot.errorText, as: UTF8.self)))
         } else if let transportError {
             ended.succeed(KubeError.portForward(pod: pod, port: port, message: "stream failed: \(transportError)"))
         } else {
             ended.succeed(nil)
+        }
+    }
+
+    /// Lets bytes already read from the pod reach the local peer before closing.
+    private func closeAfterPendingWrites(_ local: any Channel) {
+        if let last = state.value.lastLocalWrite {
+            last.whenComplete { _ in local.close(promise: nil) }
+        } else {
+            local.close(promise: nil)
         }
     }
 }
@@ -108,6 +154,11 @@ final class LocalSideHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         bridge.send(unwrapInboundIn(data))
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        bridge.localWritabilityChanged(context.channel.isWritable)
+        context.fireChannelWritabilityChanged()
     }
 
     func channelInactive(context: ChannelHandlerContext) {

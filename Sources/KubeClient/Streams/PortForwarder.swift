@@ -32,7 +32,7 @@ public final class PortForwarder: Sendable {
                 .childChannelInitializer { child in
                     Task {
                         do {
-                            let bridge = try await client.startBridge(namespace: namespace, pod: pod, port: remotePort)
+                            let bridge = try await client.startBridge(namespace: namespace, pod: pod, port: remotePort, on: child.eventLoop)
                             try await child.eventLoop.submit {
                                 try child.pipeline.syncOperations.addHandler(LocalSideHandler(bridge: bridge))
                             }.get()

@@ -39,21 +39,24 @@ extension KubeClient {
     /// Opens a WebSocket to `path`, offering `protocols` in order.
     ///
     /// `onMessage` gets each whole binary message (channel byte first) on the event loop;
-    /// `onClose` is called once when the socket ends. A refused upgrade throws the server's Status as ``KubeError``.
+    /// `onWritable` each change of the socket's writability (its send queue crossing NIO's
+    /// watermarks), for backpressure; `onClose` is called once when the socket ends.
+    /// A refused upgrade throws the server's Status as ``KubeError``.
     func openWebSocket(
-        path: String, query: [(String, String)], protocols: [String],
+        path: String, query: [(String, String)], protocols: [String], on eventLoop: (any EventLoop)? = nil,
         onMessage: @escaping @Sendable (ByteBuffer) -> Void,
+        onWritable: @escaping @Sendable (Bool) -> Void = { _ in },
         onClose: @escaping @Sendable ((any Error)?) -> Void
     ) async throws -> WebSocketConnection {
         let description = "GET \(path) (WebSocket)"
         var head = try await makeHead(method: .GET, path: path, query: query, contentType: nil, bodyLength: nil, accept: "*/*")
         if !protocols.isEmpty { head.headers.add(name: "Sec-WebSocket-Protocol", value: protocols.joined(separator: ", ")) }
         head.headers.add(name: "Content-Length", value: "0")
-        let channel = try await factory.connect()
+        let channel = try await factory.connect(on: eventLoop)
         let upgraded = channel.eventLoop.makePromise(of: HTTPResponseHead.self)
         let upgrader = NIOWebSocketClientUpgrader(maxFrameSize: 1 << 24, automaticErrorHandling: true) { channel, response in
             channel.pipeline.removeHandler(name: "upgrade-refusal").flatMapError { _ in channel.eventLoop.makeSucceededVoidFuture() }.flatMapThrowing {
-                try channel.pipeline.syncOperations.addHandler(WebSocketMessageHandler(onMessage: onMessage, onClose: onClose))
+                try channel.pipeline.syncOperations.addHandler(WebSocketMessageHandler(onMessage: onMessage, onWritable: onWritable, onClose: onClose))
             }.map {
                 upgraded.succeed(response)
             }

@@ -12,13 +12,21 @@ final class WebSocketMessageHandler: ChannelInboundHandler {
     typealias OutboundOut = WebSocketFrame
 
     private let onMessage: @Sendable (ByteBuffer) -> Void
+    private let onWritable: @Sendable (Bool) -> Void
     private let onClose: @Sendable ((any Error)?) -> Void
     private var fragments: ByteBuffer?
     private var closed = false
 
-    init(onMessage: @escaping @Sendable (ByteBuffer) -> Void, onClose: @escaping @Sendable ((any Error)?) -> Void) {
+    init(onMessage: @escaping @Sendable (ByteBuffer) -> Void, onWritable: @escaping @Sendable (Bool) -> Void,
+         onClose: @escaping @Sendable ((any Error)?) -> Void) {
         self.onMessage = onMessage
+        self.onWritable = onWritable
         self.onClose = onClose
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        onWritable(context.channel.isWritable)
+        context.fireChannelWritabilityChanged()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

@@ -22,13 +22,15 @@ final class ConnectionFactory: Sendable {
     }
 
     /// A TCP (+CONNECT) (+TLS) channel whose handshake has completed; no HTTP handlers yet.
-    func connect() async throws -> any Channel {
+    /// - Parameter eventLoop: the loop the channel must run on (a bridge keeps both of its
+    ///   channels on one loop); any loop of the group when `nil`.
+    func connect(on eventLoop: (any EventLoop)? = nil) async throws -> any Channel {
         let server = config.server
         let dialHost = config.proxy?.host ?? server.host
         let dialPort = config.proxy?.port ?? server.port
         let channel: any Channel
         do {
-            channel = try await ClientBootstrap(group: group)
+            channel = try await ClientBootstrap(group: eventLoop ?? group.next())
                 .connectTimeout(connectTimeout)
                 .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
                 .channelOption(ChannelOptions.socketOption(.so_keepalive), value: 1)
