@@ -5,12 +5,14 @@
 #   tunnel_rps_vs_openssh          sequential small requests, each a new connection  (target ≥ 1.5)
 #   tunnel_concurrent_vs_openssh   50 concurrent 20 MB downloads                     (target ≥ 1.0)
 #   tunnel_added_latency_us_p50    median request latency through swapdev minus direct
-# Environment: SWAPDEV_BENCH_CONFIG=release|debug (default release), SWAPDEV_BENCH_SECONDS (3).
+# Environment: SWAPDEV_BENCH_CONFIG=release|debug (default release), SWAPDEV_BENCH_SECONDS (1.5,
+# the sequential-request slice per path and round), SWAPDEV_BENCH_ROUNDS (5).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 config="${SWAPDEV_BENCH_CONFIG:-release}"
-seconds="${SWAPDEV_BENCH_SECONDS:-3}"
+seconds="${SWAPDEV_BENCH_SECONDS:-1.5}"
+rounds="${SWAPDEV_BENCH_ROUNDS:-5}"
 scratch="$root/${SWAPDEV_SCRATCH:-.build}"
 work=$(mktemp -d /tmp/swapdev-bench.XXXXXX)
 pids=()
@@ -60,19 +62,25 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 
-load() { python3 "$root/scripts/bench/tunnel_load.py" "$1" "$seconds"; }
-direct=$(load "$server_port")
-swapdev=$(load "$swapdev_port")
-openssh=$(load "$openssh_port")
-echo "bench-tunnel: direct $direct" >&2
-echo "bench-tunnel: swapdev $swapdev" >&2
-echo "bench-tunnel: openssh $openssh" >&2
+load() { python3 "$root/scripts/bench/tunnel_load.py" "$1" "$seconds" >> "$work/$2.jsonl"; }
+# Rounds of all three paths in turn, each round a short slice of each: a machine that gets
+# busier or quieter during the run then weighs on both tunnels alike. Each figure is the median
+# of its per-round ratios.
+for round in $(seq "$rounds"); do
+  load "$server_port" direct
+  load "$swapdev_port" swapdev
+  load "$openssh_port" openssh
+  echo "bench-tunnel: round $round: swapdev $(tail -1 "$work/swapdev.jsonl")" >&2
+  echo "bench-tunnel: round $round: openssh $(tail -1 "$work/openssh.jsonl")" >&2
+done
 
-python3 - "$direct" "$swapdev" "$openssh" <<'PY'
-import json, sys
-d, s, o = (json.loads(x) for x in sys.argv[1:4])
-print("tunnel_throughput_vs_openssh %.2f" % (s["bulk_mbps"] / o["bulk_mbps"]))
-print("tunnel_rps_vs_openssh %.2f" % (s["rps"] / o["rps"]))
-print("tunnel_concurrent_vs_openssh %.2f" % (s["concurrent_mbps"] / o["concurrent_mbps"]))
-print("tunnel_added_latency_us_p50 %.0f" % (s["p50_us"] - d["p50_us"]))
+python3 - "$work" <<'PY'
+import json, statistics, sys
+runs = {name: [json.loads(line) for line in open(f"{sys.argv[1]}/{name}.jsonl")] for name in ("direct", "swapdev", "openssh")}
+def ratio(key):
+    return statistics.median(s[key] / o[key] for s, o in zip(runs["swapdev"], runs["openssh"]))
+print("tunnel_throughput_vs_openssh %.2f" % ratio("bulk_mbps"))
+print("tunnel_rps_vs_openssh %.2f" % ratio("rps"))
+print("tunnel_concurrent_vs_openssh %.2f" % ratio("concurrent_mbps"))
+print("tunnel_added_latency_us_p50 %.0f" % statistics.median(s["p50_us"] - d["p50_us"] for s, d in zip(runs["swapdev"], runs["direct"])))
 PY
