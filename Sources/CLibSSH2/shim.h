@@ -56,9 +56,10 @@ static inline size_t swapdev_backlog_pending(const swapdev_io_state *state) {
     return state->backlog_tail - state->backlog_head;
 }
 
-/// Appends to the backlog; 0, or -ENOMEM.
+/// Appends to the backlog; 0, or -ENOMEM. Sent bytes are only moved out of the way when the
+/// new packet would not fit behind the pending ones (a move per packet cost bulk throughput).
 static inline int swapdev_backlog_append(swapdev_io_state *state, const void *bytes, size_t length) {
-    if (state->backlog_head > 0) {
+    if (state->backlog_head > 0 && state->backlog_tail + length > state->backlog_capacity) {
         size_t pending = swapdev_backlog_pending(state);
         memmove(state->backlog, state->backlog + state->backlog_head, pending);
         state->backlog_head = 0;
@@ -185,14 +186,16 @@ static inline ssize_t swapdev_send_hook(libssh2_socket_t fd, const void *buffer,
         ssize_t n = send(fd, buffer, length, flags);
         return n < 0 ? -errno : n;
     }
+    if (swapdev_backlog_pending(state) > 0 && state->loop_mode) {
+        // The socket was full a moment ago; the loop flushes when poll() says it drained.
+        int rc = swapdev_backlog_append(state, buffer, length);
+        return rc < 0 ? rc : (ssize_t)length;
+    }
     if (swapdev_backlog_pending(state) > 0) {
         int rc = swapdev_backlog_flush(fd, state);
         if (rc < 0) return rc;
         if (swapdev_backlog_pending(state) > 0) {
-            // Order matters: this packet goes behind the backlog.
-            if (!state->loop_mode) return -EAGAIN;
-            rc = swapdev_backlog_append(state, buffer, length);
-            return rc < 0 ? rc : (ssize_t)length;
+            return -EAGAIN;  // outside the loop libssh2 waits and retries this packet
         }
     }
     // Only packets below half the maximum channel packet are held: bulk packets go out at

@@ -307,11 +307,11 @@ final class SessionLoop: @unchecked Sendable {
             // not only after the round. Within a pass, receives after an EAGAIN are skipped.
             ioState.pointee.known_empty = 0
             var progressed = false
-            let backlogBefore = swapdev_backlog_pending(ioState)
-            if backlogBefore > 0 {
+            // Not progress by itself: with the socket nearly full, passes that only flush a few
+            // bytes would spin over every task; poll() waits for POLLOUT instead.
+            if swapdev_backlog_pending(ioState) > 0 {
                 flushBacklog()
                 if deathReason != nil { return any }
-                if swapdev_backlog_pending(ioState) < backlogBefore { progressed = true }
             }
             if readPump() { progressed = true }
             if deathReason != nil { return any }
