@@ -29,12 +29,6 @@ struct EnvironmentCapture {
         }
     }
 
-    /// The TCP Service ports the environment links to: the namespace's Services plus the
-    /// `kubernetes` Service of `default`.
-    func linkedServices(_ environment: [EnvironmentVariable]) async -> [ServicePortTarget] {
-        Self.linkedServices(environment, services: await services())
-    }
-
     /// The Services links may point at (the namespace's plus `default/kubernetes`); a read
     /// only, so it can run while the environment is still being read.
     func services() async -> [JSONValue] {
@@ -45,6 +39,7 @@ struct EnvironmentCapture {
         return services
     }
 
+    /// The TCP Service ports the environment links to, among `services` (from ``services()``).
     static func linkedServices(_ environment: [EnvironmentVariable], services: [JSONValue]) -> [ServicePortTarget] {
         ServiceLinkRewrite.targets(environment: environment, services: services)
     }

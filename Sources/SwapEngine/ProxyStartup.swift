@@ -22,10 +22,11 @@ struct ProxyStartup {
     static let hostKeyPrefix = "swapdev-proxy: host key "
     static let readyLine = "swapdev-proxy: ready"
 
-    /// The interval between polls, `elapsed` into a wait: 50 ms while the change is likely
+    /// The interval between polls, `elapsed` into a wait: `fast` while the change is likely
     /// imminent, `slow` once the wait has lasted a few seconds.
-    static func pollInterval(after elapsed: Duration, then slow: Duration = .milliseconds(150)) -> Duration {
-        elapsed < fastPollingFor ? .milliseconds(50) : slow
+    static func pollInterval(after elapsed: Duration, fast: Duration = .milliseconds(50),
+                             then slow: Duration = .milliseconds(150)) -> Duration {
+        elapsed < fastPollingFor ? fast : slow
     }
 
     static let fastPollingFor: Duration = .seconds(5)

@@ -207,7 +207,7 @@ extension SwapSession {
                 reporter.progress("waiting for the local command to listen on \(ports.map { "127.0.0.1:\($0)" }.joined(separator: ", "))")
                 announced = true
             }
-            try? await Task.sleep(for: ContinuousClock.now - start < ProxyStartup.fastPollingFor ? .milliseconds(20) : .milliseconds(100))
+            try? await Task.sleep(for: ProxyStartup.pollInterval(after: ContinuousClock.now - start, fast: .milliseconds(20), then: .milliseconds(100)))
             if Task.isCancelled { return false }
         }
         reporter.warning("the local command does not listen on every forwarded port; forwarding anyway")

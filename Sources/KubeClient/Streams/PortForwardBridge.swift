@@ -59,23 +59,16 @@ final class PortForwardBridge: Sendable {
         var message = message
         guard let channel = message.readInteger(as: UInt8.self) else { return }
         if channel == PortForwardChannel.data(portIndex: 0) {
-            let (skip, local) = state.withValue { state -> (Int, (any Channel)?) in
+            // Under one lock with `attach`, so a message is either kept for it or written here.
+            let local = state.withValue { state -> (any Channel)? in
                 let skip = min(state.dataPrefixPending, message.readableBytes)
                 state.dataPrefixPending -= skip
-                return (skip, state.local)
+                message.moveReaderIndex(forwardBy: skip)
+                guard message.readableBytes > 0 else { return nil }
+                if state.local == nil { state.early.append(message) }
+                return state.local
             }
-            message.moveReaderIndex(forwardBy: skip)
-            guard message.readableBytes > 0 else { return }
-            guard let local else {
-                let keptForLocal = state.withValue { state -> Bool in
-                    guard state.local == nil else { return false }
-                    state.early.append(message)
-                    return true
-                }
-                if !keptForLocal, let local = state.value.local { write(message, to: local) }
-                return
-            }
-            write(message, to: local)
+            if let local { write(message, to: local) }
         } else if channel == PortForwardChannel.error(portIndex: 0) {
             let hasError = state.withValue { state -> Bool in
                 let skip = min(state.errorPrefixPending, message.readableBytes)
