@@ -55,6 +55,23 @@ struct LocalProcessTests {
         #expect(read("pwd") == "/usr")
     }
 
+    @Test func theCommandInheritsOnlyStandardInputOutputAndError() async throws {
+        // A pipe is not close-on-exec: exactly what a child would inherit without the spawn's
+        // close-from action (Foundation's pipes and SwiftNIO's listeners are like it).
+        var ends: [Int32] = [0, 0]
+        #expect(pipe(&ends) == 0)
+        defer { close(ends[0]); close(ends[1]) }
+        #expect(fcntl(ends[1], F_GETFD) & FD_CLOEXEC == 0)
+        let script = "ls /proc/$$/fd > \(directory)/fds"
+        let child = try ChildProcess.spawn(sh(script), foreground: false)
+        #expect(await child.wait() == .exited(0))
+        // The shell's /proc/$$, not ls's /proc/self; dash keeps a copy of its stdout at 10 or
+        // above while the redirection is in place.
+        let open = Set(read("fds").split(separator: "\n").compactMap { Int32($0) })
+        #expect(open.isSuperset(of: [0, 1, 2]))
+        #expect(open.isDisjoint(with: ends), "the command inherited this process's pipe \(ends): it has \(open.sorted())")
+    }
+
     @Test func signalReachesTheWholeGroup() async throws {
         let script = "sleep 30 & echo $! > \(directory)/grandchild; wait"
         let child = try ChildProcess.spawn(sh(script), foreground: false)
