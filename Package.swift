@@ -7,6 +7,7 @@ import PackageDescription
 //   KubeEnvironment  the kubelet's container-environment rules (shared by swap engine and sandbox)
 //   KubeClient       kubeconfig, auth, REST, watch, exec, port-forward, logs
 //   SSHTunnel        libssh2 sessions, remote/direct forwards, file reads
+//   CSSHKeystream    batched AES-CTR keystream under libssh2 1.10's per-block cipher calls
 //   SwapPlan         pure decisions of a swap: target, proxy pod spec, swap record, guards, env files
 //   LocalProcess     the local command: process group, signal forwarding, exit code, restart
 //   SwapEngine       `swapdev swap`: runs a SwapPlan against the cluster through the tunnel
@@ -57,9 +58,14 @@ let package = Package(
             dependencies: ["KubeModel", logging, .product(name: "Yams", package: "Yams")] + nio,
             swiftSettings: swiftSettings
         ),
+        // libssh2 1.10's per-block AES-CTR calls answered from a batched keystream (keystream.c).
+        .target(
+            name: "CSSHKeystream",
+            linkerSettings: [.linkedLibrary("crypto", .when(platforms: [.linux]))]
+        ),
         .target(
             name: "SSHTunnel",
-            dependencies: ["CLibSSH2", logging, .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["CLibSSH2", "CSSHKeystream", logging, .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -119,7 +125,7 @@ let package = Package(
         .testTarget(name: "KubeModelTests", dependencies: ["KubeModel"], swiftSettings: swiftSettings),
         .testTarget(name: "KubeEnvironmentTests", dependencies: ["KubeEnvironment", "KubeModel"], swiftSettings: swiftSettings),
         .testTarget(name: "KubeClientTests", dependencies: ["KubeClient", "KubeModel", "SwapdevTesting"], swiftSettings: swiftSettings),
-        .testTarget(name: "SSHTunnelTests", dependencies: ["SSHTunnel", "SwapdevTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "SSHTunnelTests", dependencies: ["SSHTunnel", "CSSHKeystream", "SwapdevTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "SandboxRuntimeTests", dependencies: ["SandboxRuntime", "SwapdevTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "SandboxClusterTests", dependencies: ["SandboxCluster", "KubeModel", "SwapdevTesting", "KubeClient"], swiftSettings: swiftSettings),
         .testTarget(name: "SwapPlanTests", dependencies: ["SwapPlan", "KubeModel"], swiftSettings: swiftSettings),
