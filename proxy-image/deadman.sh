@@ -50,7 +50,9 @@ else
 fi
 
 body="${TMPDIR:-/tmp}/swapdev-deadman.$$"
-trap 'rm -f "$body"' EXIT
+# curl's own message when a request fails (what "HTTP 000" hides: refused, timed out, TLS).
+errors="$body.err"
+trap 'rm -f "$body" "$errors"' EXIT
 
 # request METHOD PATH [CONTENT-TYPE DATA]: prints the HTTP status (000 when unreachable); the
 # response body is in $body.
@@ -58,10 +60,10 @@ request() {
     token=$(cat "$creds/token" 2>/dev/null) || token=""
     if [ $# -ge 4 ]; then
         curl -sS --max-time 10 --cacert "$creds/ca.crt" -H "Authorization: Bearer $token" -X "$1" \
-            -H "Content-Type: $3" --data "$4" -o "$body" -w '%{http_code}' "$api$2" 2>/dev/null || true
+            -H "Content-Type: $3" --data "$4" -o "$body" -w '%{http_code}' "$api$2" 2>"$errors" || true
     else
         curl -sS --max-time 10 --cacert "$creds/ca.crt" -H "Authorization: Bearer $token" -X "$1" \
-            -o "$body" -w '%{http_code}' "$api$2" 2>/dev/null || true
+            -o "$body" -w '%{http_code}' "$api$2" 2>"$errors" || true
     fi
 }
 
@@ -153,7 +155,11 @@ while :; do
             # it gets a full timeout once the server is back.
             last_change=$now
             if [ "$code" != "$last_error" ]; then
-                log "cannot read deployment $namespace/$deployment from $api (HTTP $code; 000 = unreachable): $(head -c 300 "$body" 2>/dev/null)"
+                if [ "$code" = 000 ]; then
+                    log "cannot reach the API server at $api: $(head -c 300 "$errors" 2>/dev/null | tr '\n' ' ')"
+                else
+                    log "cannot read deployment $namespace/$deployment from $api (HTTP $code): $(head -c 300 "$body" 2>/dev/null)"
+                fi
             fi
             ;;
     esac
