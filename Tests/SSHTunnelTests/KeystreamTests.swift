@@ -25,17 +25,10 @@ struct KeystreamTests {
     @Test func libssh2SessionsUseTheBatchedKeystreamAndStayCorrect() async throws {
         let before = swapdev_keystream_snapshot()
         #expect(before.active == 1, "libssh2's EVP_Cipher calls do not reach the keystream layer (SWAPDEV_SSH_KEYSTREAM=0?)")
-        let proxy = try await Proxy.start()
-        let echo = try EchoServer()
-        defer { echo.stop() }
-        let session = try await proxy.connect()
-        let forward = try await session.forwardRemote(bindHost: "127.0.0.1", port: 0, target: (host: "127.0.0.1", port: echo.port))
         // 4 MiB each way on 2 connections: 16 MiB through the session's two CTR contexts.
-        let outcome = await LoadClient.runDetached(port: forward.port, connections: 2, payloadSize: 4 << 20, timeout: 60)
+        let outcome = try await Proxy.echoThroughRemoteForward(connections: 2, payloadSize: 4 << 20)
         #expect(outcome.failures.isEmpty, "\(outcome.failures)")
         #expect(outcome.succeeded == 2)
-        await session.close()
-        await proxy.sshd.stop()
         let after = swapdev_keystream_snapshot()
         #expect(after.contexts >= before.contexts + 2, "one context per direction: \(before.contexts) → \(after.contexts)")
         // 16 MiB of payload is 4,096 batches of 4 KiB; every byte on the wire went through one.

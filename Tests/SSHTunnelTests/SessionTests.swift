@@ -45,6 +45,19 @@ struct Proxy {
         try await SSHSession.connect(host: "127.0.0.1", port: sshd.port, username: sshd.username, key: key ?? self.key,
                                      hostKey: .sha256Fingerprint(fingerprint ?? sshd.hostKeyFingerprint), keepalive: keepalive)
     }
+    /// Starts a proxy, sends `connections` checksummed echoes of `payloadSize` bytes each way
+    /// through a remote forward of one session to a local echo server, then closes everything.
+    static func echoThroughRemoteForward(connections: Int, payloadSize: Int) async throws -> LoadClient.Outcome {
+        let proxy = try await Proxy.start()
+        let echo = try EchoServer()
+        defer { echo.stop() }
+        let session = try await proxy.connect()
+        let forward = try await session.forwardRemote(bindHost: "127.0.0.1", port: 0, target: (host: "127.0.0.1", port: echo.port))
+        let outcome = await LoadClient.runDetached(port: forward.port, connections: connections, payloadSize: payloadSize, timeout: 60)
+        await session.close()
+        await proxy.sshd.stop()
+        return outcome
+    }
 }
 
 @Suite("SSH session against the proxy's sshd", .serialized, .timeLimit(.minutes(2)))

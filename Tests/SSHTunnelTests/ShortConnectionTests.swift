@@ -86,17 +86,10 @@ extension SessionTests {
     }
 
     @Test func transfersPastTheFirstReadsCapAreChecksummed() async throws {
-        let proxy = try await Proxy.start()
-        let echo = try EchoServer()
-        defer { echo.stop() }
-        let session = try await proxy.connect()
-        let forward = try await session.forwardRemote(bindHost: "127.0.0.1", port: 0, target: (host: "127.0.0.1", port: echo.port))
         // 8 MiB each way: far past Splice.firstReadsCap, so the channel's window is re-opened.
-        let outcome = await LoadClient.runDetached(port: forward.port, connections: 2, payloadSize: 8 << 20, timeout: 60)
+        let outcome = try await Proxy.echoThroughRemoteForward(connections: 2, payloadSize: 8 << 20)
         #expect(outcome.failures.isEmpty, "\(outcome.failures)")
         #expect(outcome.succeeded == 2)
-        await session.close()
-        await proxy.sshd.stop()
     }
 
     @Test func aTargetThatIsDownClosesTheConnectionAndLaterOnesReachItOnceUp() async throws {
