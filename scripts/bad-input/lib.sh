@@ -85,7 +85,7 @@ bad() {
     others=$(grep -vE '^(error|Error): ' "$err" | grep -cvE "$PROGRESS")
     line=$(grep -E '^(error|Error): ' "$err" | head -1)
     if (( code == 0 )); then
-        fail "$name" "exit status 0 (stderr: $(head -c 200 "$err" | tr '\n' ' '))"
+        fail "$name" "exit status 0 (stderr: $(head -c 200 "$err" | tr '\n' ' '); stdout: $(head -c 200 "$WORK/case.out" | tr '\n' ' '))"
     elif (( code == 124 || code > 128 )); then
         fail "$name" "did not finish by itself (status $code); stderr: $(tail -c 200 "$err" | tr '\n' ' ')"
     elif (( errors != 1 || others != 0 )); then
