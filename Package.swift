@@ -125,7 +125,7 @@ let package = Package(
         .testTarget(name: "KubeModelTests", dependencies: ["KubeModel"], swiftSettings: swiftSettings),
         .testTarget(name: "KubeEnvironmentTests", dependencies: ["KubeEnvironment", "KubeModel"], swiftSettings: swiftSettings),
         .testTarget(name: "KubeClientTests", dependencies: ["KubeClient", "KubeModel", "SwapdevTesting"], swiftSettings: swiftSettings),
-        .testTarget(name: "SSHTunnelTests", dependencies: ["SSHTunnel", "CSSHKeystream", "SwapdevTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "SSHTunnelTests", dependencies: ["SSHTunnel", "CLibSSH2", "CSSHKeystream", "SwapdevTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "SandboxRuntimeTests", dependencies: ["SandboxRuntime", "SwapdevTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "SandboxClusterTests", dependencies: ["SandboxCluster", "KubeModel", "SwapdevTesting", "KubeClient"], swiftSettings: swiftSettings),
         .testTarget(name: "SwapPlanTests", dependencies: ["SwapPlan", "KubeModel"], swiftSettings: swiftSettings),

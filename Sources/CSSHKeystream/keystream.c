@@ -18,6 +18,17 @@
 // take the batched path — every other caller (and any non-CTR context) gets OpenSSL directly.
 // The batch lives in the context's app_data, which libssh2 never uses, and is wiped and freed
 // when libssh2 frees the context. SWAPDEV_SSH_KEYSTREAM=0 turns the layer off (A/B benches).
+//
+// The direct path: even batched, each 16-byte block still costs libssh2's chain crypt method →
+// _libssh2_cipher_crypt → EVP_Cipher (through the PLT) → memcpy of the block back from a stack
+// buffer — ~20% of the I/O thread in a bulk transfer, half of it the memcpy. With exactly
+// libssh2 1.10.0 loaded, the setup below finds libssh2's three aes*-ctr method tables in its
+// read-only-after-relocation data, recognised field by field (name, block/IV/key sizes, flags,
+// code pointers into libssh2, the EVP_aes_*_ctr constructor), and points their `crypt` entry at
+// `direct_crypt`, which XORs the block in place from the same batch. Any mismatch — another
+// libssh2, a layout that does not check out, mprotect refused — leaves the tables alone and the
+// EVP_Cipher hook serves as before. The struct layouts below are libssh2 1.10.0's (crypt.c,
+// libssh2_priv.h, openssl.h with OpenSSL ≥ 1.1's opaque contexts).
 #if defined(__linux__)
 #define _GNU_SOURCE 1  // RTLD_NEXT, dl_iterate_phdr: before any system header
 #endif
@@ -29,6 +40,8 @@
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #define KEYSTREAM_BYTES 4096
 
@@ -45,11 +58,54 @@ static char passthrough_marker;
 typedef int (*cipher_function)(EVP_CIPHER_CTX *, unsigned char *, const unsigned char *, unsigned int);
 typedef void (*free_function)(EVP_CIPHER_CTX *);
 
+/// libssh2 1.10.0's LIBSSH2_CRYPT_METHOD (libssh2_priv.h).
+typedef int (*crypt_method_function)(void *session, unsigned char *block, size_t blocksize, void **abstract);
+typedef struct libssh2_1_10_crypt_method {
+    const char *name;
+    const char *pem_annotation;
+    int blocksize;
+    int iv_len;
+    int secret_len;
+    long flags;
+    void *init;
+    crypt_method_function crypt;
+    void *dtor;
+    const EVP_CIPHER *(*algo)(void);
+} libssh2_1_10_crypt_method;
+
+/// libssh2 1.10.0's per-direction cipher state (crypt.c's `struct crypt_ctx`; `_libssh2_cipher_ctx`
+/// is `EVP_CIPHER_CTX *` with OpenSSL's opaque structs).
+typedef struct libssh2_1_10_crypt_context {
+    int encrypt;
+    const EVP_CIPHER *(*algo)(void);
+    EVP_CIPHER_CTX *cipher;
+} libssh2_1_10_crypt_context;
+
+typedef struct address_range {
+    uintptr_t start, end;
+} address_range;
+
 static cipher_function real_cipher;
 static free_function real_free;
-static uintptr_t libssh2_text_start, libssh2_text_end;
-static int enabled;
-static uint64_t contexts_served, batches_made;
+/// libssh2's code, its loaded segments (method names live in its read-only data; the gaps
+/// between segments may be unreadable) and its RELRO data (where the method tables are).
+#define MAX_SEGMENTS 8
+static address_range libssh2_text, libssh2_relro, libssh2_segments[MAX_SEGMENTS];
+static int libssh2_segment_count;
+/// libssh2's own `crypt` method, for contexts the batch cannot serve.
+static crypt_method_function libssh2_crypt;
+static int enabled, direct_methods;
+static uint64_t contexts_served, batches_made, direct_batches_made;
+
+static int contains(address_range range, uintptr_t address, size_t length) {
+    return address >= range.start && address <= range.end && length <= range.end - address;
+}
+
+static int in_libssh2_segment(uintptr_t address, size_t length) {
+    for (int index = 0; index < libssh2_segment_count; index++)
+        if (contains(libssh2_segments[index], address, length)) return 1;
+    return 0;
+}
 
 static int find_libssh2(struct dl_phdr_info *info, size_t size, void *unused) {
     (void)size;
@@ -57,13 +113,79 @@ static int find_libssh2(struct dl_phdr_info *info, size_t size, void *unused) {
     if (info->dlpi_name == NULL || strstr(info->dlpi_name, "libssh2.so") == NULL) return 0;
     for (int index = 0; index < info->dlpi_phnum; index++) {
         const ElfW(Phdr) *header = &info->dlpi_phdr[index];
-        if (header->p_type == PT_LOAD && (header->p_flags & PF_X)) {
-            libssh2_text_start = (uintptr_t)(info->dlpi_addr + header->p_vaddr);
-            libssh2_text_end = libssh2_text_start + header->p_memsz;
-            return 1;
+        address_range range = {(uintptr_t)(info->dlpi_addr + header->p_vaddr), 0};
+        range.end = range.start + header->p_memsz;
+        if (header->p_type == PT_LOAD) {
+            if (header->p_flags & PF_X) libssh2_text = range;
+            if (libssh2_segment_count < MAX_SEGMENTS) libssh2_segments[libssh2_segment_count++] = range;
+        } else if (header->p_type == PT_GNU_RELRO) {
+            libssh2_relro = range;
         }
     }
-    return 0;
+    return 1;
+}
+
+static int direct_crypt(void *session, unsigned char *block, size_t blocksize, void **abstract);
+
+/// The method table of `name` if `candidate` is exactly libssh2 1.10.0's table for that cipher.
+static int is_ctr_method(const libssh2_1_10_crypt_method *candidate, const char *name, int key_length,
+                         const EVP_CIPHER *(*constructor)(void)) {
+    uintptr_t name_address = (uintptr_t)candidate->name;
+    size_t name_length = strlen(name) + 1;
+    return constructor != NULL && candidate->algo == constructor && in_libssh2_segment(name_address, name_length) &&
+           memcmp(candidate->name, name, name_length) == 0 && candidate->blocksize == 16 && candidate->iv_len == 16 &&
+           candidate->secret_len == key_length && candidate->flags == 0 &&
+           contains(libssh2_text, (uintptr_t)candidate->init, 1) && contains(libssh2_text, (uintptr_t)candidate->crypt, 1) &&
+           contains(libssh2_text, (uintptr_t)candidate->dtor, 1);
+}
+
+/// Points libssh2 1.10.0's aes*-ctr `crypt` entries at `direct_crypt`; 1 when all three were.
+static int install_direct_methods(void) {
+    typedef const char *(*version_function)(int);
+    version_function version = (version_function)dlsym(RTLD_DEFAULT, "libssh2_version");
+    if (version == NULL || version(0) == NULL || strcmp(version(0), "1.10.0") != 0) return 0;
+    if (libssh2_relro.end <= libssh2_relro.start || libssh2_text.end <= libssh2_text.start) return 0;
+    const struct {
+        const char *name;
+        int key_length;
+        const EVP_CIPHER *(*constructor)(void);
+    } wanted[3] = {{"aes128-ctr", 16, EVP_aes_128_ctr}, {"aes192-ctr", 24, EVP_aes_192_ctr}, {"aes256-ctr", 32, EVP_aes_256_ctr}};
+    libssh2_1_10_crypt_method *found[3] = {NULL, NULL, NULL};
+    uintptr_t first = (libssh2_relro.start + 7) & ~(uintptr_t)7;
+    for (uintptr_t address = first; contains(libssh2_relro, address, sizeof(libssh2_1_10_crypt_method)); address += 8) {
+        libssh2_1_10_crypt_method *candidate = (libssh2_1_10_crypt_method *)address;
+        for (int index = 0; index < 3; index++) {
+            if (is_ctr_method(candidate, wanted[index].name, wanted[index].key_length, wanted[index].constructor)) {
+                if (found[index] != NULL) return 0;  // two matches: not the layout we know
+                found[index] = candidate;
+            }
+        }
+    }
+    // One shared crypt function (crypt.c's crypt_encrypt) in all three, or the layout is not 1.10.0's.
+    if (found[0] == NULL || found[1] == NULL || found[2] == NULL || found[0]->crypt != found[1]->crypt ||
+        found[0]->crypt != found[2]->crypt)
+        return 0;
+    libssh2_crypt = found[0]->crypt;
+    long page_size = sysconf(_SC_PAGESIZE);
+    if (page_size <= 0) return 0;
+    for (int index = 0; index < 3; index++) {
+        // An aligned pointer never straddles a page.
+        void *page = (void *)((uintptr_t)&found[index]->crypt & ~((uintptr_t)page_size - 1));
+        if (mprotect(page, (size_t)page_size, PROT_READ | PROT_WRITE) != 0) {
+            // Leave every table as libssh2 made it: undo the ones already switched.
+            for (int done = 0; done < index; done++) {
+                void *earlier = (void *)((uintptr_t)&found[done]->crypt & ~((uintptr_t)page_size - 1));
+                if (mprotect(earlier, (size_t)page_size, PROT_READ | PROT_WRITE) == 0) {
+                    found[done]->crypt = libssh2_crypt;
+                    mprotect(earlier, (size_t)page_size, PROT_READ);
+                }
+            }
+            return 0;
+        }
+        found[index]->crypt = direct_crypt;
+        mprotect(page, (size_t)page_size, PROT_READ);
+    }
+    return 1;
 }
 
 // Runs before main, after every shared library (libssh2, libcrypto) is loaded and initialised.
@@ -73,22 +195,25 @@ __attribute__((constructor)) static void keystream_setup(void) {
     dl_iterate_phdr(find_libssh2, NULL);
     const char *setting = getenv("SWAPDEV_SSH_KEYSTREAM");
     int disabled = setting != NULL && strcmp(setting, "0") == 0;
-    enabled = !disabled && real_cipher != NULL && real_free != NULL && libssh2_text_end > libssh2_text_start;
+    enabled = !disabled && real_cipher != NULL && real_free != NULL && libssh2_text.end > libssh2_text.start;
+    if (enabled) direct_methods = install_direct_methods();
 }
 
 static int called_from_libssh2(uintptr_t address) {
-    return enabled && address >= libssh2_text_start && address < libssh2_text_end;
+    return enabled && contains(libssh2_text, address, 1);
 }
 
-/// XORs `length` bytes with the context's keystream, making batches as needed; -1 when OpenSSL failed.
+/// XORs `length` bytes with the context's keystream, making batches as needed (counted in
+/// `batch_counter` too); -1 when OpenSSL failed.
 static int keystream_apply(EVP_CIPHER_CTX *context, keystream *stream, unsigned char *out, const unsigned char *in,
-                           size_t length) {
+                           size_t length, uint64_t *batch_counter) {
     while (length > 0) {
         if (stream->offset == KEYSTREAM_BYTES) {
             memset(stream->bytes, 0, KEYSTREAM_BYTES);
             if (real_cipher(context, stream->bytes, stream->bytes, KEYSTREAM_BYTES) < 0) return -1;
             stream->offset = 0;
             __atomic_add_fetch(&batches_made, 1, __ATOMIC_RELAXED);
+            if (batch_counter != NULL) __atomic_add_fetch(batch_counter, 1, __ATOMIC_RELAXED);
         }
         size_t take = KEYSTREAM_BYTES - stream->offset;
         if (take > length) take = length;
@@ -133,10 +258,51 @@ int EVP_Cipher(EVP_CIPHER_CTX *context, unsigned char *out, const unsigned char 
         keystream *stream = keystream_for(context);
         if (stream != NULL) {
             // OpenSSL 3's EVP_Cipher returns the bytes written, -1 on failure (libssh2 checks != -1).
-            return keystream_apply(context, stream, out, in, length) == 0 ? (int)length : -1;
+            return keystream_apply(context, stream, out, in, length, NULL) == 0 ? (int)length : -1;
         }
     }
     return real_cipher(context, out, in, length);
+}
+
+/// libssh2 1.10's largest packet (MAX_SSH_PACKET_LEN, the size of its send buffer).
+#define LIBSSH2_MAX_PACKET 35000
+
+// Encryption goes a packet at a time. libssh2's send loop (transport.c) calls `crypt` for each
+// 16-byte block of a whole packet, in order, starting at the packet's length field — plaintext
+// in the first block, so the first call knows the packet's size, XORs all of it, and the loop's
+// remaining calls, recognised by context and block address, return at once. Decryption stays
+// per call: the receive side decrypts whatever part of a packet has arrived.
+static __thread const libssh2_1_10_crypt_context *packet_context;
+static __thread const unsigned char *packet_next_block;
+static __thread size_t packet_blocks_left;
+
+/// The bytes libssh2's send loop will encrypt for the packet starting at `block` (its length
+/// field + 4); 16 when that does not describe a whole packet of whole blocks.
+static size_t encrypted_packet_length(const unsigned char *block) {
+    size_t total = (((size_t)block[0] << 24) | ((size_t)block[1] << 16) | ((size_t)block[2] << 8) | block[3]) + 4;
+    return total % 16 == 0 && total <= LIBSSH2_MAX_PACKET ? total : 16;
+}
+
+/// libssh2's `crypt` method for aes*-ctr once the tables are switched: XORs in place from the
+/// batch. Returns 0 on success like crypt.c's crypt_encrypt.
+static int direct_crypt(void *session, unsigned char *block, size_t blocksize, void **abstract) {
+    const libssh2_1_10_crypt_context *context = *(libssh2_1_10_crypt_context **)abstract;
+    if (packet_blocks_left > 0 && block == packet_next_block && context == packet_context && blocksize == 16) {
+        packet_blocks_left--;
+        packet_next_block += 16;
+        return 0;  // already encrypted with its packet's first block
+    }
+    packet_blocks_left = 0;
+    keystream *stream = keystream_for(context->cipher);
+    if (stream == NULL) return libssh2_crypt(session, block, blocksize, abstract);
+    size_t length = context->encrypt && blocksize == 16 ? encrypted_packet_length(block) : blocksize;
+    if (keystream_apply(context->cipher, stream, block, block, length, &direct_batches_made) != 0) return 1;
+    if (length > blocksize) {
+        packet_context = context;
+        packet_next_block = block + 16;
+        packet_blocks_left = length / 16 - 1;
+    }
+    return 0;
 }
 
 void EVP_CIPHER_CTX_free(EVP_CIPHER_CTX *context) {
@@ -155,8 +321,10 @@ void EVP_CIPHER_CTX_free(EVP_CIPHER_CTX *context) {
 swapdev_keystream_stats swapdev_keystream_snapshot(void) {
     swapdev_keystream_stats stats;
     stats.active = enabled;
+    stats.direct_methods = direct_methods;
     stats.contexts = __atomic_load_n(&contexts_served, __ATOMIC_RELAXED);
     stats.batches = __atomic_load_n(&batches_made, __ATOMIC_RELAXED);
+    stats.direct_batches = __atomic_load_n(&direct_batches_made, __ATOMIC_RELAXED);
     return stats;
 }
 
@@ -173,7 +341,7 @@ int swapdev_keystream_compare(const uint8_t key[16], const uint8_t iv[16], const
         for (size_t done = 0, turn = 0; done < length && result == 0; turn++) {
             size_t step = chunks[turn % chunk_count];
             if (step == 0 || step > length - done) step = length - done;
-            result = keystream_apply(first, &stream, batched + done, data + done, step);
+            result = keystream_apply(first, &stream, batched + done, data + done, step, NULL);
             done += step;
         }
         explicit_bzero(&stream, sizeof stream);
@@ -187,7 +355,7 @@ int swapdev_keystream_compare(const uint8_t key[16], const uint8_t iv[16], const
 #else  // Not Linux: no hook (libssh2 keeps its per-block calls).
 
 swapdev_keystream_stats swapdev_keystream_snapshot(void) {
-    swapdev_keystream_stats stats = {0, 0, 0};
+    swapdev_keystream_stats stats = {0, 0, 0, 0, 0};
     return stats;
 }
 

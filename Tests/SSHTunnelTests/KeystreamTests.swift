@@ -1,3 +1,4 @@
+import CLibSSH2
 import CSSHKeystream
 import Foundation
 import SwapdevTesting
@@ -33,5 +34,15 @@ struct KeystreamTests {
         #expect(after.contexts >= before.contexts + 2, "one context per direction: \(before.contexts) → \(after.contexts)")
         // 16 MiB of payload is 4,096 batches of 4 KiB; every byte on the wire went through one.
         #expect(after.batches >= before.batches + 4096, "batches: \(before.batches) → \(after.batches)")
+        // With libssh2 1.10.0 (the project's platform) its aes*-ctr methods call the batch
+        // directly; with any other version the tables are left alone and only EVP_Cipher is hooked.
+        let version = String(cString: libssh2_version(0))
+        if version == "1.10.0" {
+            #expect(after.direct_methods == 1, "libssh2 1.10.0's method tables were not switched")
+            #expect(after.direct_batches >= before.direct_batches + 4096,
+                    "direct batches: \(before.direct_batches) → \(after.direct_batches)")
+        } else {
+            #expect(after.direct_methods == 0, "libssh2 \(version)'s method tables were switched")
+        }
     }
 }

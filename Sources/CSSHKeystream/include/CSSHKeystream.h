@@ -9,9 +9,14 @@ typedef struct swapdev_keystream_stats {
     /// 1 when libssh2's EVP_Cipher calls reach this layer (Linux, libssh2 found, not disabled
     /// by SWAPDEV_SSH_KEYSTREAM=0).
     int active;
-    /// CTR contexts of libssh2 served from a batched keystream, and how many batches were made.
+    /// 1 when libssh2 1.10.0's aes*-ctr method tables call this layer directly (no EVP_Cipher
+    /// call and no block copy per 16 bytes).
+    int direct_methods;
+    /// CTR contexts of libssh2 served from a batched keystream, and how many batches were made
+    /// in all and through the direct methods.
     uint64_t contexts;
     uint64_t batches;
+    uint64_t direct_batches;
 } swapdev_keystream_stats;
 
 /// A snapshot of the counters (they are updated without locks; exact once sessions are idle).
