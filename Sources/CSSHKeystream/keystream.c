@@ -17,7 +17,8 @@
 // OpenSSL's through dlsym(RTLD_NEXT). Only calls whose return address lies in libssh2's code
 // take the batched path — every other caller (and any non-CTR context) gets OpenSSL directly.
 // The batch lives in the context's app_data, which libssh2 never uses, and is wiped and freed
-// when libssh2 frees the context. SWAPDEV_SSH_KEYSTREAM=0 turns the layer off (A/B benches).
+// when libssh2 frees the context. SWAPDEV_SSH_KEYSTREAM=0 turns the layer off, =evp keeps only
+// this hook (A/B benches).
 //
 // The direct path: even batched, each 16-byte block still costs libssh2's chain crypt method →
 // _libssh2_cipher_crypt → EVP_Cipher (through the PLT) → memcpy of the block back from a stack
@@ -193,10 +194,12 @@ __attribute__((constructor)) static void keystream_setup(void) {
     real_cipher = (cipher_function)dlsym(RTLD_NEXT, "EVP_Cipher");
     real_free = (free_function)dlsym(RTLD_NEXT, "EVP_CIPHER_CTX_free");
     dl_iterate_phdr(find_libssh2, NULL);
+    // SWAPDEV_SSH_KEYSTREAM: "0" turns the layer off, "evp" keeps only the EVP_Cipher hook.
     const char *setting = getenv("SWAPDEV_SSH_KEYSTREAM");
     int disabled = setting != NULL && strcmp(setting, "0") == 0;
+    int hook_only = setting != NULL && strcmp(setting, "evp") == 0;
     enabled = !disabled && real_cipher != NULL && real_free != NULL && libssh2_text.end > libssh2_text.start;
-    if (enabled) direct_methods = install_direct_methods();
+    if (enabled && !hook_only) direct_methods = install_direct_methods();
 }
 
 static int called_from_libssh2(uintptr_t address) {
