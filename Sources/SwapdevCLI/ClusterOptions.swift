@@ -38,15 +38,16 @@ struct ClusterOptions: ParsableArguments {
     /// Throws ``NamespaceNotFound`` when `namespace` does not exist.
     ///
     /// Listing in a missing namespace is no error for the API server (an empty list), so without
-    /// this a typo in `-n` reads as "nothing here". Users who may not read namespaces (403) or
-    /// any other failure of this one check get no error from it: the command itself will say
-    /// what is wrong, if anything.
+    /// this a typo in `-n` reads as "nothing here". Users who may not read namespaces (403) get
+    /// no error from this check: namespaced RBAC is common, and the command itself will say what
+    /// is wrong, if anything. Any other failure is thrown: swallowing it let `status -n typo`
+    /// answer "no active swaps" with exit 0 when the check itself failed.
     static func requireNamespace(_ namespace: String, client: KubeClient) async throws {
         do {
             _ = try await client.get(.namespaces, name: namespace)
         } catch KubeError.notFound {
             throw NamespaceNotFound(namespace: namespace, context: client.config.contextName)
-        } catch {
+        } catch KubeError.forbidden {
             return
         }
     }
