@@ -59,9 +59,15 @@ public struct SwapRestorer: Sendable {
             if current[path: ["spec", "replicas"]]?.int != record.originalReplicas {
                 _ = try await client.scale(deployment: deployment, namespace: namespace, replicas: record.originalReplicas)
             }
-            if let reason = await waitForOriginal(replicas: record.originalReplicas) {
+            let podSelector = Self.podSelector(of: current)
+            switch await waitForOriginal(replicas: record.originalReplicas, podSelector: podSelector) {
+            case .ready:
+                break
+            case .timedOut(let reason):
                 // Keep going: deleting the proxy still matters; report what is left.
                 remaining.append("original not Ready within the timeout (\(reason))")
+            case .stuck(let state):
+                remaining.append(state.description)
             }
         }
 
@@ -160,23 +166,61 @@ public struct SwapRestorer: Sendable {
         }
     }
 
-    /// Polls until the Deployment has `replicas` ready pods; `nil` when it does, else the last
-    /// reason it did not. Polling (not a watch) so each reason change shows as progress.
-    private func waitForOriginal(replicas: Int) async -> String? {
+    /// How the wait for the original ended.
+    private enum OriginalWait {
+        case ready
+        /// The timeout passed; the last reason the Deployment was not Ready.
+        case timedOut(String)
+        /// The kubelet says a pod cannot start without a change: waiting longer is pointless.
+        case stuck(OriginalPodsState)
+    }
+
+    /// How often the original's pods are read for a reason to stop waiting (the Deployment
+    /// itself is polled every 200 ms). A pod must be stuck at two checks in a row: a registry
+    /// hiccup can show one ErrImagePull that the next pull clears.
+    static let podCheckInterval: Duration = .seconds(1)
+
+    /// Polls until the Deployment has `replicas` ready pods, the timeout passes, or one of its
+    /// pods (`podSelector`; nil skips the check) cannot start. Polling (not a watch) so each
+    /// reason change shows as progress.
+    private func waitForOriginal(replicas: Int, podSelector: String?) async -> OriginalWait {
         let condition = WaitConditions.deploymentReady(replicas: replicas)
-        let deadline = ContinuousClock.now + timeout
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        var nextPodCheck = clock.now + Self.podCheckInterval
+        var suspect: OriginalPodsState?
         var last = ""
-        while ContinuousClock.now < deadline {
+        while clock.now < deadline {
             let object = try? await client.get(.deployments, namespace: namespace, name: deployment)
             switch condition(object) {
             case .satisfied:
-                return nil
+                return .ready
             case .waiting(let reason):
                 if reason != last { reporter.progress("original: \(reason)") }
                 last = reason
             }
+            if let podSelector, clock.now >= nextPodCheck {
+                nextPodCheck = clock.now + Self.podCheckInterval
+                let pods = (try? await client.list(.pods, namespace: namespace, labelSelector: podSelector).items) ?? []
+                let state = OriginalPodsState.of(pods)
+                if case let .stuck(pod, container, _, _) = state {
+                    if case let .stuck(earlierPod, earlierContainer, _, _)? = suspect, earlierPod == pod, earlierContainer == container {
+                        return .stuck(state)
+                    }
+                    suspect = state
+                } else {
+                    suspect = nil
+                }
+            }
             try? await Task.sleep(for: .milliseconds(200))
         }
-        return last
+        return .timedOut(last)
+    }
+
+    /// The label selector of the Deployment's pods (`matchLabels`; nil when it has none, e.g.
+    /// only `matchExpressions` — the pod check is then skipped, not guessed).
+    static func podSelector(of deployment: JSONValue) -> String? {
+        guard let labels = deployment[path: ["spec", "selector", "matchLabels"]]?.stringMap, !labels.isEmpty else { return nil }
+        return labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
     }
 }

@@ -101,6 +101,40 @@ extension SandboxSafetyTests {
             await env.stop()
         }
 
+        /// An original that cannot start no longer holds a restore for its whole timeout: the
+        /// restore stops waiting once the kubelet says why, removes the proxy all the same, and
+        /// names the pod and the reason.
+        @Test func restoreStopsWaitingForAnOriginalThatCannotStart() async throws {
+            try #require(geteuid() == 0, "the sandbox needs root (network namespaces); run the tests as root")
+            let env = try await SafetySandbox.start()
+            do {
+                try await env.deployApp()
+                try await Self.leave(.scaledDown, id: "badc0de00001", in: env)
+                // While it is swapped out, the original's image goes bad (a release with a typo).
+                _ = try await env.client.patch(.deployments, namespace: env.namespace, name: "web", type: .json, patch: [
+                    ["op": "replace", "path": "/spec/template/spec/containers/0/image", "value": "example/does-not-exist:2"],
+                ])
+                let timeout = Duration.seconds(90)
+                let started = ContinuousClock.now
+                do {
+                    _ = try await SwapRepair(client: env.client, timeout: timeout, reporter: PhaseReporter(quiet: true))
+                        .restore(deployment: "web", namespace: env.namespace)
+                    Issue.record("the restore reported success for an original that cannot start")
+                } catch SwapError.restoreIncomplete(_, _, let remaining) {
+                    #expect(remaining.contains { $0.contains("the original cannot start") && $0.contains("ImagePull") }, "\(remaining)")
+                }
+                let waited = ContinuousClock.now - started
+                #expect(waited < .seconds(30), "the restore waited \(waited) of its \(timeout)")
+                let deployment = try await env.client.get(.deployments, namespace: env.namespace, name: "web")
+                #expect(deployment[path: ["spec", "replicas"]]?.int == 1, "scaled back all the same")
+                let proxies = try await env.client.list(.pods, namespace: env.namespace, labelSelector: SwapRecord.swapLabel).items
+                #expect(proxies.isEmpty, "proxy left: \(proxies.compactMap(\.name))")
+            } catch {
+                Issue.record("\(error)\n--- sandbox log (tail) ---\n\(env.sandbox.log.suffix(3000))")
+            }
+            await env.stop()
+        }
+
         /// The snapshot once the garbage collector had a moment (it runs after the delete returns).
         static func settled(_ env: SafetySandbox, like expected: JSONValue) async throws -> JSONValue {
             _ = try await env.eventually(.seconds(15)) { try await env.snapshot() == expected }

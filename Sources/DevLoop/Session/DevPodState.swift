@@ -15,12 +15,6 @@ enum DevPodState: Equatable, Sendable {
     /// Deleted, being deleted, evicted or otherwise ended: the pod will not come back.
     case gone(String)
 
-    /// Waiting reasons after which the container will not start without a change to the pod.
-    static let fatalWaitingReasons: Set<String> = [
-        "CrashLoopBackOff", "RunContainerError", "CreateContainerError", "CreateContainerConfigError", "StartError",
-        "ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull",
-    ]
-
     /// Classifies `pod` (`nil`: it does not exist). A dev container that restarted more than
     /// `restartBaseline` times before it was ever used counts as failed: the supervisor itself
     /// died, which only happens when `sh` cannot run it.
@@ -39,7 +33,7 @@ enum DevPodState: Equatable, Sendable {
             let restarts = ours["restartCount"]?.int ?? 0
             let lastExit = ours[path: ["lastState", "terminated"]]
             if let waiting = ours[path: ["state", "waiting"]], let reason = waiting["reason"]?.string,
-               fatalWaitingReasons.contains(reason), reason != "CrashLoopBackOff" || restarts > restartBaseline {
+               ContainerWaitingReasons.fatal.contains(reason), reason != "CrashLoopBackOff" || restarts > restartBaseline {
                 return failure(reason: reason, message: waiting["message"]?.string, terminated: lastExit)
             }
             if let terminated = ours[path: ["state", "terminated"]] {
