@@ -3,6 +3,7 @@ import PackageDescription
 
 // One library target per concern; the `swapdev` executable stays a thin shell over them.
 //
+//   SystemSupport    the shared lock box (Locked) and posix_spawn's close-from action; depends on nothing
 //   KubeModel        JSON objects, Status errors, resources, channel frames (shared by client and sandbox)
 //   KubeEnvironment  the kubelet's container-environment rules (shared by swap engine and sandbox)
 //   KubeClient       kubeconfig, auth, REST, watch, exec, port-forward, logs
@@ -51,11 +52,12 @@ let package = Package(
             pkgConfig: "libssh2",
             providers: [.apt(["libssh2-1-dev"])]
         ),
+        .target(name: "SystemSupport", swiftSettings: swiftSettings),
         .target(name: "KubeModel", swiftSettings: swiftSettings),
         .target(name: "KubeEnvironment", dependencies: ["KubeModel"], swiftSettings: swiftSettings),
         .target(
             name: "KubeClient",
-            dependencies: ["KubeModel", logging, .product(name: "Yams", package: "Yams")] + nio,
+            dependencies: ["KubeModel", "SystemSupport", logging, .product(name: "Yams", package: "Yams")] + nio,
             swiftSettings: swiftSettings
         ),
         // libssh2 1.10's per-block AES-CTR calls answered from a batched keystream (keystream.c).
@@ -65,7 +67,7 @@ let package = Package(
         ),
         .target(
             name: "SSHTunnel",
-            dependencies: ["CLibSSH2", "CSSHKeystream", logging, .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["CLibSSH2", "CSSHKeystream", "SystemSupport", logging, .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -75,12 +77,12 @@ let package = Package(
         ),
         .target(
             name: "LocalProcess",
-            dependencies: [logging],
+            dependencies: ["SystemSupport", logging],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "SwapEngine",
-            dependencies: ["KubeClient", "KubeEnvironment", "SSHTunnel", "KubeModel", "SwapPlan", "LocalProcess", "SyncCore", logging],
+            dependencies: ["KubeClient", "KubeEnvironment", "SSHTunnel", "KubeModel", "SwapPlan", "LocalProcess", "SyncCore", "SystemSupport", logging],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -91,7 +93,7 @@ let package = Package(
         .target(name: "SyncCore", dependencies: [.product(name: "Yams", package: "Yams")], swiftSettings: swiftSettings),
         .target(
             name: "SandboxRuntime",
-            dependencies: ["KubeModel", logging] + nio,
+            dependencies: ["KubeModel", "SystemSupport", logging] + nio,
             swiftSettings: swiftSettings
         ),
         .target(
@@ -122,11 +124,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(name: "swapdev-tunnel-bench", dependencies: ["SSHTunnel"], swiftSettings: swiftSettings),
+        .testTarget(name: "SystemSupportTests", dependencies: ["SystemSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KubeModelTests", dependencies: ["KubeModel"], swiftSettings: swiftSettings),
         .testTarget(name: "KubeEnvironmentTests", dependencies: ["KubeEnvironment", "KubeModel"], swiftSettings: swiftSettings),
-        .testTarget(name: "KubeClientTests", dependencies: ["KubeClient", "KubeModel", "SwapdevTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "KubeClientTests", dependencies: ["KubeClient", "KubeModel", "SwapdevTesting", "SystemSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "SSHTunnelTests", dependencies: ["SSHTunnel", "CLibSSH2", "CSSHKeystream", "SwapdevTesting"], swiftSettings: swiftSettings),
-        .testTarget(name: "SandboxRuntimeTests", dependencies: ["SandboxRuntime", "SwapdevTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "SandboxRuntimeTests", dependencies: ["SandboxRuntime", "SwapdevTesting", "SystemSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "SandboxClusterTests", dependencies: ["SandboxCluster", "KubeModel", "SwapdevTesting", "KubeClient"], swiftSettings: swiftSettings),
         .testTarget(name: "SwapPlanTests", dependencies: ["SwapPlan", "KubeModel"], swiftSettings: swiftSettings),
         .testTarget(name: "LocalProcessTests", dependencies: ["LocalProcess"], swiftSettings: swiftSettings),

@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import SystemSupport
 
 /// A Kubernetes API client on SwiftNIO: REST, watch, exec, port-forward and logs, with kubectl's
 /// kubeconfig rules and auth chain. No kubectl is needed at run time.
@@ -162,10 +163,10 @@ public final class KubeClient: Sendable {
             let events = connection.send(head: head, body: nil)
             var iterator = events.makeAsyncIterator()
             // Deadline for the response head only; the body may legitimately stream for hours.
-            let timedOut = LockedBox(false)
+            let timedOut = Locked(false)
             let timer = Task { [requestTimeout] in
                 try await Task.sleep(for: requestTimeout)
-                timedOut.value = true
+                timedOut.withLock { $0 = true }
                 channel.close(promise: nil)
             }
             let first: ResponseEvent?
@@ -175,7 +176,7 @@ public final class KubeClient: Sendable {
             } catch {
                 timer.cancel()
                 try? await channel.close()
-                if timedOut.value {
+                if timedOut.current {
                     throw KubeError.timeout(operation: description, seconds: Double(requestTimeout.components.seconds))
                 }
                 throw factory.classify(error)

@@ -1,4 +1,5 @@
 import Foundation
+import SystemSupport
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -71,7 +72,7 @@ public final class ChildProcess: Sendable {
         for descriptor: Int32 in 0...2 { posix_spawn_file_actions_addinherit_np(&actions, descriptor) }
         #else
         // Without it (glibc before 2.34) the command inherits what is not close-on-exec.
-        if let addCloseFrom = Self.addCloseFrom { _ = addCloseFrom(&actions, 3) }
+        _ = SpawnFileActions.addCloseFrom(&actions, lowest: 3)
         #endif
         posix_spawnattr_setflags(&attributes, Int16(flags))
 
@@ -167,15 +168,6 @@ public final class ChildProcess: Sendable {
         }
         for waiter in waiters { waiter.resume(returning: status) }
     }
-
-    private typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
-
-    /// `posix_spawn_file_actions_addclosefrom_np` (glibc 2.34+), looked up at run time like
-    /// `addChdir`.
-    private static let addCloseFrom: AddCloseFrom? = {
-        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np") else { return nil }
-        return unsafeBitCast(symbol, to: AddCloseFrom.self)
-    }()
 
     private typealias AddChdir = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32
 

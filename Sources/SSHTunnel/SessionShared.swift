@@ -1,3 +1,5 @@
+import SystemSupport
+
 /// Counters for logs. Snapshot of one session.
 public struct SSHSessionStats: Sendable, Equatable {
     /// Payload bytes sent into channels (local → pod).

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import SystemSupport
 
 #if canImport(Glibc)
 import Glibc

@@ -1,4 +1,5 @@
 import Foundation
+import SystemSupport
 
 /// The host side of the sandbox's network: the bridge, the Service range, and per-pod
 /// network namespaces joined to the bridge by veth pairs.

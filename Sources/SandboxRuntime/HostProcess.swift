@@ -1,4 +1,5 @@
 import Foundation
+import SystemSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -55,8 +56,10 @@ enum HostProcess {
                 posix_spawn_file_actions_addopen(&actions, target, path, flags, mode)
             }
         }
-        // Last, after the dup2s above: the child keeps only 0, 1 and 2.
-        _ = LinuxCalls.addCloseFrom(&actions, lowest: 3)
+        // Last, after the dup2s above: the child keeps only 0, 1 and 2. Without it a container
+        // would inherit, say, the service proxy's listener and keep its port open after the
+        // proxy closed it.
+        _ = SpawnFileActions.addCloseFrom(&actions, lowest: 3)
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }

@@ -31,18 +31,6 @@ enum LinuxCalls {
         return (fds[0], fds[1])
     }
 
-    private typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>?, Int32) -> Int32
-
-    /// Adds "close every descriptor from `lowest` up" to a spawn's file actions (glibc ≥ 2.34).
-    ///
-    /// Not every descriptor in this process is close-on-exec (SwiftNIO's listening sockets,
-    /// Foundation's pipes); without this a container would inherit, say, the service proxy's
-    /// listener and keep its port open after the proxy closed it.
-    static func addCloseFrom(_ actions: inout posix_spawn_file_actions_t, lowest: Int32) -> Bool {
-        guard let symbol = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") else { return false }
-        return unsafeBitCast(symbol, to: AddCloseFrom.self)(&actions, lowest) == 0
-    }
-
     /// `setns(2)`; returns -1 with `ENOSYS` semantics when the symbol is missing.
     static func setns(_ fd: Int32, _ type: Int32) -> Int32 {
         guard let symbol = dlsym(nil, "setns") else { return -1 }

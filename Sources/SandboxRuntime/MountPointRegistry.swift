@@ -1,4 +1,5 @@
 import Foundation
+import SystemSupport
 
 /// Mount points the runtime had to create on the host, counted per pod that uses them — across
 /// every sandbox process on the host.

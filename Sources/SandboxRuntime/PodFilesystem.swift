@@ -1,4 +1,5 @@
 import Foundation
+import SystemSupport
 
 /// One pod's files and its private mount (and UTS) namespace.
 ///

@@ -1,5 +1,6 @@
 import Foundation
 import KubeModel
+import SystemSupport
 
 #if canImport(Glibc)
 import Glibc

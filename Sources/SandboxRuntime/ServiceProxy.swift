@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import SystemSupport
 
 /// The sandbox's kube-proxy, in the style of its old userspace mode: one listener per
 /// ClusterIP:port (the ClusterIPs are local addresses on the bridge), each accepted

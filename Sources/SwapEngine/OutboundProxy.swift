@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import SystemSupport
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -21,7 +22,7 @@ public final class OutboundProxy: Sendable {
     /// The port it listens on (127.0.0.1).
     public let port: Int
     private let listener: Int32
-    private let stopped = LockedFlag()
+    private let stopped = Locked(false)
 
     private init(listener: Int32, port: Int) {
         self.listener = listener
@@ -40,7 +41,7 @@ public final class OutboundProxy: Sendable {
 
     /// Stops accepting; tunnels already open keep running until they end.
     public func stop() {
-        guard stopped.set() else { return }
+        guard stopped.setOnce() else { return }
         shutdown(listener, Int32(SHUT_RDWR))
         close(listener)
     }
@@ -58,7 +59,7 @@ public final class OutboundProxy: Sendable {
     }
 
     private func acceptLoop(logger: Logger, connector: @escaping Connector) {
-        while !stopped.isSet {
+        while !stopped.current {
             let client = accept(listener, nil, nil)
             if client < 0 {
                 if errno == EINTR || errno == ECONNABORTED { continue }
@@ -147,26 +148,5 @@ public final class OutboundProxy: Sendable {
             _ = Sockets.writeAll(fd, ProxyHandshake.badRequest)
             return nil
         }
-    }
-}
-
-/// A set-once flag.
-final class LockedFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
-
-    /// Sets it; `true` if this call was the one that set it.
-    func set() -> Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        if value { return false }
-        value = true
-        return true
-    }
-
-    var isSet: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return value
     }
 }

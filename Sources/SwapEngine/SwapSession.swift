@@ -4,6 +4,7 @@ import KubeModel
 import LocalProcess
 import Logging
 import SwapPlan
+import SystemSupport
 
 /// `swapdev swap`: preflight → record → proxy pod → sshd → tunnel → env, volumes, outbound →
 /// local command → inbound forwards → proxy Ready → scale to 0 → wait → restore.
@@ -26,7 +27,7 @@ public final class SwapSession: Sendable {
     let logger: Logger
     let namespace: String
     let state = SwapState()
-    let interrupts = InterruptCounter()
+    let interrupts = Locked(Interrupts())
     let stopRequests: AsyncStream<Int32>
     let stopContinuation: AsyncStream<Int32>.Continuation
 
@@ -88,13 +89,13 @@ public final class SwapSession: Sendable {
         reloader?.stop()
         reloading?.cancel()
         var childStatus: ExitStatus?
-        let deferredStop = failure == nil ? interrupts.deferredSignal.flatMap { signal in state.supervisor.map { (signal, $0) } } : nil
+        let deferredStop = failure == nil ? interrupts.current.deferredSignal.flatMap { signal in state.supervisor.map { (signal, $0) } } : nil
         if deferredStop == nil, let supervisor = state.supervisor {
             // Setup failed or was interrupted after the command started: it must not outlive the swap.
             childStatus = await supervisor.stop()
             state.supervisor = nil
         }
-        if failure != nil, interrupts.count > 0 {
+        if failure != nil, interrupts.current.count > 0 {
             // A signal cancelled setup: not an error, the user asked to stop.
             reporter.line("interrupted; restoring")
             failure = nil
@@ -103,7 +104,8 @@ public final class SwapSession: Sendable {
 
         running.heartbeat?.cancel()
         running.watchTunnel?.cancel()
-        let stoppedCommand = StoppedCommand()
+        // The local command's end when teardown stopped it (after a deferred signal).
+        let stoppedCommand = Locked<ExitStatus?>(nil)
         var stopCommand: (@Sendable () async -> Void)?
         if let (signal, supervisor) = deferredStop {
             let reporter = self.reporter
@@ -116,16 +118,19 @@ public final class SwapSession: Sendable {
                 }
                 let status = await supervisor.waitForExit()
                 escalation.cancel()
-                stoppedCommand.status = status
+                stoppedCommand.withLock { $0 = status }
                 if let status { reporter.line("local command \(status)") }
             }
         }
         let restoreError = await tearDown(preflight, beforeRemovingProxy: stopCommand)
         if let (_, supervisor) = deferredStop {
             // Restore failed before the drain: the command must not outlive the swap either way.
-            if stoppedCommand.status == nil { stoppedCommand.status = await supervisor.stop() }
+            if stoppedCommand.current == nil {
+                let status = await supervisor.stop()
+                stoppedCommand.withLock { $0 = status }
+            }
             state.supervisor = nil
-            exitCode = stoppedCommand.status?.code ?? 0
+            exitCode = stoppedCommand.current?.code ?? 0
         }
         if let failure { throw failure }
         if let restoreError { throw restoreError }
@@ -137,7 +142,7 @@ public final class SwapSession: Sendable {
         let task = Task { try await body() }
         state.setup = task
         defer { state.setup = nil }
-        if interrupts.count > 0 { task.cancel() }
+        if interrupts.current.count > 0 { task.cancel() }
         try await task.value
     }
 
@@ -153,16 +158,16 @@ public final class SwapSession: Sendable {
         // (then the supervisor stays for teardown, which stops the command after the drain).
         let stopRequests = self.stopRequests
         let interrupts = self.interrupts
-        let decided = LockedFlag()
+        let decided = Locked(false)
         var listener: Task<Void, Never>?
         let outcome: CommandWait = await withCheckedContinuation { continuation in
             Task {
                 let status = await supervisor.waitForExit()
-                if decided.set() { continuation.resume(returning: .exited(status)) }
+                if decided.setOnce() { continuation.resume(returning: .exited(status)) }
             }
             listener = Task {
-                for await _ in stopRequests where interrupts.deferredSignal != nil {
-                    if decided.set() { continuation.resume(returning: .stopDeferred) }
+                for await _ in stopRequests where interrupts.current.deferredSignal != nil {
+                    if decided.setOnce() { continuation.resume(returning: .stopDeferred) }
                     return
                 }
             }
@@ -186,7 +191,7 @@ public final class SwapSession: Sendable {
                 let isCurrent = await supervisor.process === child
                 let isRestarting = await supervisor.isRestarting
                 let replaced = !isCurrent || isRestarting
-                if !replaced, self.interrupts.count == 0 {
+                if !replaced, self.interrupts.current.count == 0 {
                     reporter.line("local command \(status); waiting for a change to start it again (Ctrl-C restores)")
                 }
                 while !Task.isCancelled, await supervisor.process === child {
@@ -213,13 +218,13 @@ public final class SwapSession: Sendable {
     }
 
     private func stop(with signal: Int32) async {
-        let count = interrupts.increment()
+        let count = interrupts.withLock { $0.count += 1; return $0.count }
         if count >= 3 { abortSwap() }
         if count == 1, state.scaledDown, state.supervisor != nil {
             // The swap serves traffic: the command keeps serving until the original is back
             // and the proxy drained (make-before-break), then gets this signal. A Ctrl-C in the
             // terminal reaches the command directly; this is for SIGTERM from an IDE or kill.
-            interrupts.deferredSignal = signal
+            interrupts.withLock { $0.deferredSignal = signal }
             reporter.line("restoring before stopping the local command (signal \(signal))")
         } else if let supervisor = state.supervisor {
             // During setup, or a second signal: the command gets it now.
@@ -266,17 +271,6 @@ public final class SwapSession: Sendable {
             try? FileManager.default.removeItem(atPath: path)
         }
         return restoreError
-    }
-}
-
-/// The local command's end when teardown stopped it (after a deferred signal).
-private final class StoppedCommand: @unchecked Sendable {
-    private let lock = NSLock()
-    private var _status: ExitStatus?
-
-    var status: ExitStatus? {
-        get { lock.lock(); defer { lock.unlock() }; return _status }
-        set { lock.lock(); defer { lock.unlock() }; _status = newValue }
     }
 }
 

@@ -83,28 +83,9 @@ final class SwapState: @unchecked Sendable {
     }
 }
 
-/// Counts SIGINT/SIGTERM/SIGHUP: the first two still restore, the third aborts.
-final class InterruptCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var _count = 0
-    private var _deferred: Int32?
-
+/// The SIGINT/SIGTERM/SIGHUP received so far: the first two still restore, the third aborts.
+struct Interrupts {
+    var count = 0
     /// A signal held back from the local command until the restore has drained the proxy.
-    var deferredSignal: Int32? {
-        get { lock.lock(); defer { lock.unlock() }; return _deferred }
-        set { lock.lock(); defer { lock.unlock() }; _deferred = newValue }
-    }
-
-    func increment() -> Int {
-        lock.lock()
-        defer { lock.unlock() }
-        _count += 1
-        return _count
-    }
-
-    var count: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return _count
-    }
+    var deferredSignal: Int32?
 }

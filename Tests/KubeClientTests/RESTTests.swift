@@ -64,12 +64,12 @@ struct RESTTests {
             // A server that closes after a response, then more requests: the pool must replace the connection.
             _ = try await client.getJSON(path: "/close-after")
             _ = try await client.serverVersion()
-            let connections = fixture.server.state.value.connections
-            let requests = fixture.server.state.value.requests.count
+            let connections = fixture.server.state.current.connections
+            let requests = fixture.server.state.current.requests.count
             #expect(requests >= 9)
             // Known issue (see docs/kubernetes-client.md): the pool sometimes opens a new connection where
             // it could reuse one; assert reuse happens, not that it always happens.
-            #expect(connections < requests, "keep-alive connections must be reused (saw \(connections) for \(requests) requests: \(fixture.server.state.value.log))")
+            #expect(connections < requests, "keep-alive connections must be reused (saw \(connections) for \(requests) requests: \(fixture.server.state.current.log))")
         }
     }
 

@@ -25,7 +25,7 @@ struct StreamTests {
         #expect(events.map(\.type) == [.added, .added, .modified, .deleted])
         #expect(events.map { $0.object.name ?? "" } == ["listed", "a", "a", "a"])
         // old → 410 event → list (rv 10) → watch 10 → stream ends after rv 21 → resume at 21.
-        #expect(fixture.server.state.value.watchResourceVersions == ["old", "10", "21"])
+        #expect(fixture.server.state.current.watchResourceVersions == ["old", "10", "21"])
     }
 
     @Test("an HTTP 410 on watch also re-lists")
@@ -41,7 +41,7 @@ struct StreamTests {
             return seen
         }
         #expect(events.map { $0.object.name ?? "" } == ["listed", "a"])
-        #expect(fixture.server.state.value.watchResourceVersions.prefix(2) == ["gone", "10"])
+        #expect(fixture.server.state.current.watchResourceVersions.prefix(2) == ["gone", "10"])
     }
 
     @Test("waitFor reports the last reason on timeout and returns once satisfied")

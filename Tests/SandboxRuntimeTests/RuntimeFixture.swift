@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import SystemSupport
 import Testing
 @testable import SandboxRuntime
 
@@ -138,7 +139,7 @@ final class StatusLog: Sendable {
                 latest.withLock { $0[status.uid] = status }
                 for container in status.containers {
                     if case .waiting(let reason, _) = container.state {
-                        reasons.withLock { $0[status.uid, default: []].insert(reason) }
+                        reasons.withLock { _ = $0[status.uid, default: []].insert(reason) }
                     }
                 }
             }

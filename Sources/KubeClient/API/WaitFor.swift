@@ -1,5 +1,6 @@
 import Foundation
 import KubeModel
+import SystemSupport
 
 /// The answer of a ``KubeClient/waitFor(_:namespace:name:timeout:condition:)`` condition.
 public enum WaitResult: Sendable, Hashable {
@@ -19,20 +20,20 @@ extension KubeClient {
         _ resource: APIResource, namespace: String? = nil, name: String, timeout: Duration,
         condition: @escaping @Sendable (JSONValue?) -> WaitResult
     ) async throws -> JSONValue? {
-        let lastReason = LockedBox("not seen yet")
+        let lastReason = Locked("not seen yet")
         let objectName = "\(resource.plural)/\(name)"
         let operation: @Sendable () async throws -> JSONValue? = { [self] in
             let current = try await self.list(resource, namespace: namespace, fieldSelector: "metadata.name=\(name)")
             let object = current.items.first
             switch condition(object) {
             case .satisfied: return object
-            case .waiting(let reason): lastReason.value = reason
+            case .waiting(let reason): lastReason.withLock { $0 = reason }
             }
             for try await event in self.watch(resource, namespace: namespace, name: name, resourceVersion: current.resourceVersion ?? "0") {
                 let seen: JSONValue? = event.type == .deleted ? nil : event.object
                 switch condition(seen) {
                 case .satisfied: return seen
-                case .waiting(let reason): lastReason.value = reason
+                case .waiting(let reason): lastReason.withLock { $0 = reason }
                 }
             }
             throw KubeError.protocolViolation("watch of \(objectName) ended unexpectedly")
@@ -40,7 +41,7 @@ extension KubeClient {
         do {
             return try await withDeadline(timeout, operation: "waiting for \(objectName)", operation)
         } catch KubeError.timeout(_, let seconds) {
-            throw KubeError.waitTimedOut(object: objectName, seconds: seconds, lastReason: lastReason.value)
+            throw KubeError.waitTimedOut(object: objectName, seconds: seconds, lastReason: lastReason.current)
         }
     }
 }

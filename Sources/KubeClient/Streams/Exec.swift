@@ -1,6 +1,7 @@
 import Foundation
 import KubeModel
 import NIOCore
+import SystemSupport
 
 /// Output of a running exec, in arrival order.
 public enum ExecOutput: Sendable, Hashable {
@@ -78,7 +79,7 @@ extension KubeClient {
         query += [("stdin", String(stdin)), ("stdout", String(stdout)), ("stderr", String(stderr)), ("tty", String(tty))]
         let path = APIResource.pods.path(namespace: resolveNamespace(.pods, namespace), name: pod, subresource: "exec")
         let (output, continuation) = AsyncThrowingStream.makeStream(of: ExecOutput.self)
-        let status = LockedBox<Result<Int32, KubeError>?>(nil)
+        let status = Locked<Result<Int32, KubeError>?>(nil)
         let exitPromise = group.next().makePromise(of: Int32.self)
         let podName = pod
         let logger = self.logger
@@ -94,14 +95,14 @@ extension KubeClient {
                 switch channel {
                 case ExecChannel.stdout.rawValue: if !bytes.isEmpty { continuation.yield(.stdout(bytes)) }
                 case ExecChannel.stderr.rawValue: if !bytes.isEmpty { continuation.yield(.stderr(bytes)) }
-                case ExecChannel.status.rawValue: status.value = Self.exitStatus(bytes, pod: podName)
+                case ExecChannel.status.rawValue: status.withLock { $0 = Self.exitStatus(bytes, pod: podName) }
                 default: break
                 }
             },
             onClose: { error in
                 logger.trace("exec stream closed", metadata: ["error": "\(error.map { "\($0)" } ?? "none")"])
                 continuation.finish()
-                switch status.value {
+                switch status.current {
                 case .success(let code): exitPromise.succeed(code)
                 case .failure(let error): exitPromise.fail(error)
                 case nil:

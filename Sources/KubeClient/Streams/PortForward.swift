@@ -84,7 +84,7 @@ extension KubeClient {
                 onMessage: { bridge.receive($0) },
                 onWritable: { bridge.webSocketWritabilityChanged($0) },
                 onClose: { bridge.finish($0) })
-            bridge.webSocket.value = connection
+            bridge.webSocket.withLock { $0 = connection }
             // The socket may have closed before `webSocket` was set; make sure it does not dangle.
             if !connection.channel.isActive { bridge.finish() }
         } catch let error as KubeError {

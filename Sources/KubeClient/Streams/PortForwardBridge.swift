@@ -1,6 +1,7 @@
 import Foundation
 import KubeModel
 import NIOCore
+import SystemSupport
 
 /// Pumps bytes between a local NIO channel (one end of a socketpair, or an accepted TCP connection)
 /// and one port-forward WebSocket (`v4.channel.k8s.io`, a single port: data channel 0, error channel 1).
@@ -30,11 +31,11 @@ final class PortForwardBridge: Sendable {
     let port: Int
     /// The loop both channels run on.
     let eventLoop: any EventLoop
-    private let state = LockedBox(State())
+    private let state = Locked(State())
     /// Completes when the forward ends: `nil` for a clean close, else the error.
     let ended: EventLoopPromise<KubeError?>
     /// Set once the WebSocket is open.
-    let webSocket = LockedBox<WebSocketConnection?>(nil)
+    let webSocket = Locked<WebSocketConnection?>(nil)
 
     init(pod: String, port: Int, eventLoop: any EventLoop) {
         self.pod = pod
@@ -45,7 +46,7 @@ final class PortForwardBridge: Sendable {
 
     /// Attaches the local channel once it exists (it must run on ``eventLoop``).
     func attach(local: any Channel) {
-        let (alreadyFinished, early) = state.withValue { state -> (Bool, [ByteBuffer]) in
+        let (alreadyFinished, early) = state.withLock { state -> (Bool, [ByteBuffer]) in
             state.local = local
             defer { state.early = [] }
             return (state.finished, state.early)
@@ -60,7 +61,7 @@ final class PortForwardBridge: Sendable {
         guard let channel = message.readInteger(as: UInt8.self) else { return }
         if channel == PortForwardChannel.data(portIndex: 0) {
             // Under one lock with `attach`, so a message is either kept for it or written here.
-            let local = state.withValue { state -> (any Channel)? in
+            let local = state.withLock { state -> (any Channel)? in
                 let skip = min(state.dataPrefixPending, message.readableBytes)
                 state.dataPrefixPending -= skip
                 message.moveReaderIndex(forwardBy: skip)
@@ -70,7 +71,7 @@ final class PortForwardBridge: Sendable {
             }
             if let local { write(message, to: local) }
         } else if channel == PortForwardChannel.error(portIndex: 0) {
-            let hasError = state.withValue { state -> Bool in
+            let hasError = state.withLock { state -> Bool in
                 let skip = min(state.errorPrefixPending, message.readableBytes)
                 state.errorPrefixPending -= skip
                 message.moveReaderIndex(forwardBy: skip)
@@ -83,25 +84,25 @@ final class PortForwardBridge: Sendable {
 
     private func write(_ bytes: ByteBuffer, to local: any Channel) {
         let write = local.writeAndFlush(bytes)
-        state.withValue { $0.lastLocalWrite = write }
-        if !local.isWritable { setReading(webSocket.value?.channel, false) }
+        state.withLock { $0.lastLocalWrite = write }
+        if !local.isWritable { setReading(webSocket.current?.channel, false) }
     }
 
     /// Local → WebSocket.
     func send(_ bytes: ByteBuffer) {
-        guard let connection = webSocket.value else { return }
+        guard let connection = webSocket.current else { return }
         _ = connection.send(channel: PortForwardChannel.data(portIndex: 0), payload: bytes)
-        if !connection.channel.isWritable { setReading(state.value.local, false) }
+        if !connection.channel.isWritable { setReading(state.current.local, false) }
     }
 
     /// The local side's send queue drained (or filled): resume (or pause) reading the WebSocket.
     func localWritabilityChanged(_ writable: Bool) {
-        setReading(webSocket.value?.channel, writable)
+        setReading(webSocket.current?.channel, writable)
     }
 
     /// The WebSocket's send queue drained (or filled): resume (or pause) reading the local side.
     func webSocketWritabilityChanged(_ writable: Bool) {
-        setReading(state.value.local, writable)
+        setReading(state.current.local, writable)
     }
 
     private func setReading(_ channel: (any Channel)?, _ reading: Bool) {
@@ -111,13 +112,13 @@ final class PortForwardBridge: Sendable {
 
     /// Ends both sides once; safe to call from either.
     func finish(_ transportError: (any Error)? = nil) {
-        let snapshot = state.withValue { state -> State? in
+        let snapshot = state.withLock { state -> State? in
             guard !state.finished else { return nil }
             state.finished = true
             return state
         }
         guard let snapshot else { return }
-        webSocket.value?.close()
+        webSocket.current?.close()
         if let local = snapshot.local { closeAfterPendingWrites(local) }
         if !snapshot.errorText.isEmpty {
             ended.succeed(KubeError.portForward(pod: pod, port: port, message: String(decoding: snapshot.errorText, as: UTF8.self)))
@@ -130,7 +131,7 @@ final class PortForwardBridge: Sendable {
 
     /// Lets bytes already read from the pod reach the local peer before closing.
     private func closeAfterPendingWrites(_ local: any Channel) {
-        if let last = state.value.lastLocalWrite {
+        if let last = state.current.lastLocalWrite {
             last.whenComplete { _ in local.close(promise: nil) }
         } else {
             local.close(promise: nil)

@@ -71,7 +71,7 @@ actor PodController {
                     self.events.record(pod, reason: "Killing", message: "Stopping container \((pod[path: ["spec", "containers"]]?.array ?? []).compactMap { $0["name"]?.string }.joined(separator: ", "))")
                     await self.runtime.stopPod(uid: uid, gracePeriod: .seconds(grace))
                 }
-                await self.finished(uid: uid, pod: pod)
+                self.finished(uid: uid, pod: pod)
             }
             return
         }
@@ -129,8 +129,8 @@ actor PodController {
         Task {
             try? await Task.sleep(for: .milliseconds(500))
             let backOff = ContainerStartProblem(container: problem.container, reason: "ImagePullBackOff", message: "Back-off pulling image \"\(image)\"")
-            await self.writeStatus(namespace: namespace, name: name, uid: uid) { PodStatusWriter.status(for: $0, problem: backOff) }
-            await self.events.record(pod, type: "Warning", reason: "BackOff", message: "Back-off pulling image \"\(image)\"")
+            self.writeStatus(namespace: namespace, name: name, uid: uid) { PodStatusWriter.status(for: $0, problem: backOff) }
+            self.events.record(pod, type: "Warning", reason: "BackOff", message: "Back-off pulling image \"\(image)\"")
         }
     }
 

@@ -5,6 +5,7 @@ import NIOHTTP1
 import NIOPosix
 import NIOSSL
 import NIOWebSocket
+import SystemSupport
 
 @testable import KubeClient
 
@@ -25,7 +26,7 @@ final class FixtureAPIServer: Sendable {
 
     let port: Int
     let channel: any Channel
-    let state: LockedBox<Recorded>
+    let state: Locked<Recorded>
     /// Bearer token the server accepts; `nil` accepts any request.
     let token: String?
 
@@ -38,11 +39,11 @@ final class FixtureAPIServer: Sendable {
             tls.trustRoots = .file(certificates.caPath)
         }
         let context = try NIOSSLContext(configuration: tls)
-        let state = LockedBox(Recorded())
+        let state = Locked(Recorded())
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
-                let connectionID = state.withValue { state -> Int in
+                let connectionID = state.withLock { state -> Int in
                     state.connections += 1
                     return state.connections
                 }
@@ -77,7 +78,7 @@ final class FixtureAPIServer: Sendable {
         return FixtureAPIServer(port: channel.localAddress?.port ?? 0, channel: channel, state: state, token: token)
     }
 
-    private init(port: Int, channel: any Channel, state: LockedBox<Recorded>, token: String?) {
+    private init(port: Int, channel: any Channel, state: Locked<Recorded>, token: String?) {
         self.port = port
         self.channel = channel
         self.state = state
@@ -103,14 +104,14 @@ final class FixtureHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
-    let state: LockedBox<FixtureAPIServer.Recorded>
+    let state: Locked<FixtureAPIServer.Recorded>
     let token: String?
     private var head: HTTPRequestHead?
     private var body: [UInt8] = []
 
     let connectionID: Int
 
-    init(state: LockedBox<FixtureAPIServer.Recorded>, token: String?, connectionID: Int) {
+    init(state: Locked<FixtureAPIServer.Recorded>, token: String?, connectionID: Int) {
         self.connectionID = connectionID
         self.state = state
         self.token = token
@@ -125,7 +126,7 @@ final class FixtureHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             body += buffer.readBytes(length: buffer.readableBytes) ?? []
         case .end:
             guard let head else { return }
-            state.withValue {
+            state.withLock {
                 $0.requests.append(head)
                 $0.log.append("\(connectionID): \(head.method) \(head.uri)")
             }
@@ -163,7 +164,7 @@ final class FixtureHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         case (.GET, "/version"):
             respond(context, 200, ["major": "1", "minor": "30", "gitVersion": "v1.30.0-fixture"])
         case (.GET, "/connection-count"):
-            respond(context, 200, ["connections": .int(Int64(state.value.connections))])
+            respond(context, 200, ["connections": .int(Int64(state.current.connections))])
         case (.GET, "/close-after"):
             respond(context, 200, ["ok": true], keepAlive: false)
         case (.POST, cmPrefix):
@@ -175,30 +176,30 @@ final class FixtureHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 respond(context, 422, status(422, "Invalid", "ConfigMap \"\(name)\" is invalid: data[bad]: Invalid value", causes: [.init(reason: "FieldValueInvalid", message: "Invalid value: \"bad\"", field: "data[bad]")]))
                 return
             }
-            let exists = state.withValue { $0.configMaps[name] != nil }
+            let exists = state.withLock { $0.configMaps[name] != nil }
             if exists {
                 respond(context, 409, status(409, "AlreadyExists", "configmaps \"\(name)\" already exists"))
                 return
             }
-            let version = state.withValue { state -> Int in
+            let version = state.withLock { state -> Int in
                 state.nextVersion += 1
                 return state.nextVersion
             }
             object.resourceVersion = String(version)
             object["metadata"]?["uid"] = .string(UUID().uuidString)
             object["metadata"]?["unknownField"] = "kept"
-            state.withValue { $0.configMaps[name] = object }
+            state.withLock { $0.configMaps[name] = object }
             respond(context, 201, object)
         case (.GET, _) where path.hasPrefix(cmPrefix + "/"):
             let name = String(path.dropFirst(cmPrefix.count + 1))
-            if let object = state.withValue({ $0.configMaps[name] }) {
+            if let object = state.withLock({ $0.configMaps[name] }) {
                 respond(context, 200, object)
             } else {
                 respond(context, 404, status(404, "NotFound", "configmaps \"\(name)\" not found"))
             }
         case (.PUT, _) where path.hasPrefix(cmPrefix + "/"):
             let name = String(path.dropFirst(cmPrefix.count + 1))
-            guard var object = try? JSONValue(parsing: Data(body)), let stored = state.withValue({ $0.configMaps[name] }) else {
+            guard var object = try? JSONValue(parsing: Data(body)), let stored = state.withLock({ $0.configMaps[name] }) else {
                 respond(context, 404, status(404, "NotFound", "configmaps \"\(name)\" not found"))
                 return
             }
@@ -206,16 +207,16 @@ final class FixtureHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 respond(context, 409, status(409, "Conflict", "Operation cannot be fulfilled on configmaps \"\(name)\": the object has been modified; please apply your changes to the latest version and try again"))
                 return
             }
-            let version = state.withValue { state -> Int in
+            let version = state.withLock { state -> Int in
                 state.nextVersion += 1
                 return state.nextVersion
             }
             object.resourceVersion = String(version)
-            state.withValue { $0.configMaps[name] = object }
+            state.withLock { $0.configMaps[name] = object }
             respond(context, 200, object)
         case (.DELETE, _) where path.hasPrefix(cmPrefix + "/"):
             let name = String(path.dropFirst(cmPrefix.count + 1))
-            let removed = state.withValue { $0.configMaps.removeValue(forKey: name) }
+            let removed = state.withLock { $0.configMaps.removeValue(forKey: name) }
             if removed == nil {
                 respond(context, 404, status(404, "NotFound", "configmaps \"\(name)\" not found"))
             } else {
@@ -237,7 +238,7 @@ final class FixtureHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// Watch script: rv=old → ERROR 410; rv=10 → ADDED, BOOKMARK(20), MODIFIED(21), end; rv=21 → DELETED(22), keep open.
     private func startWatch(context: ChannelHandlerContext, query: String) {
         let rv = query.split(separator: "&").first { $0.hasPrefix("resourceVersion=") }.map { String($0.dropFirst("resourceVersion=".count)) } ?? ""
-        state.withValue { $0.watchResourceVersions.append(rv) }
+        state.withLock { $0.watchResourceVersions.append(rv) }
         if rv == "gone" {
             respond(context, 410, status(410, "Expired", "too old resource version: gone"))
             return
