@@ -11,7 +11,7 @@
 # Usage: sudo scripts/bad-input.sh [GROUP...]   (groups: kubeconfig flags targets cluster valid; default all)
 # Env:   SWAPDEV_SCRATCH  the scratch path whose debug binaries to use (default .build); built when missing
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 ROOT=$(pwd)
 export SWAPDEV_SCRATCH=${SWAPDEV_SCRATCH:-.build}
 
@@ -45,25 +45,26 @@ trap cleanup EXIT
 # The 4-minute budget (BUDGET, in lib.sh) counts from the running sandbox, not the build.
 STARTED=$(date +%s)
 sandbox_start "$WORK/sandbox" || exit 1
-KCFG="$KUBECONFIG"
+KUBECONFIG_PATH="$KUBECONFIG"
+CONTEXT=""   # the sandbox kubeconfig's current-context (scripts/lib/cluster.sh's kc)
 
 # Fixtures: see scripts/bad-input/fixtures.py.
 python3 "$ROOT/scripts/bad-input/fixtures.py" "$WORK" || { echo "bad-input: fixtures.py failed" >&2; exit 1; }
 chmod -R a+rX "$WORK"
-sandbox_create_namespace "$NS" || { echo "bad-input: cannot create namespace $NS" >&2; exit 1; }
+create_namespace "$NS" || { echo "bad-input: cannot create namespace $NS" >&2; exit 1; }
 kc -n "$NS" create --validate=false -f "$WORK/fixtures.json" > /dev/null || { echo "bad-input: cannot create the fixtures" >&2; exit 1; }
-ready() {
+fixtures_ready() {
     local deployment
     for deployment in web pair worker bigenv unicode binsecret; do
-        [[ "$(kc get deployment "$deployment" -n "$NS" -o jsonpath='{.status.readyReplicas}')" == 1 ]] || return 1
+        ready "$NS" 1 "$deployment" || return 1
     done
 }
-if ! wait_until 90 ready; then
+if ! wait_until 90 fixtures_ready; then
     echo "bad-input: the fixtures did not become Ready in 90s:" >&2
     kc get pods -n "$NS" >&2
     exit 1
 fi
-save_snapshot
+save_cluster_snapshot || { echo "bad-input: cannot read the cluster: $(head -c 300 "$WORK/before")" >&2; exit 1; }
 
 GROUPS_SELECTED=("$@")
 [[ ${#GROUPS_SELECTED[@]} -eq 0 ]] && GROUPS_SELECTED=(kubeconfig flags targets cluster valid)

@@ -17,7 +17,7 @@
 #        CHAOS_JOBS        how many of the parallel scenarios run at once (default 4)
 #        KEEP_WORK=1       keep the work directory (logs, snapshots) for a post-mortem
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 ROOT=$(pwd)
 export SWAPDEV_SCRATCH=${SWAPDEV_SCRATCH:-.build}
 RESTORE_AFTER=${RESTORE_AFTER:-12}
@@ -47,6 +47,7 @@ SWAPDEV="$SWAPDEV_BIN/swapdev"
 
 WORK=$(mktemp -d /tmp/swapdev-chaos-XXXXXX)
 KUBECONFIG_PATH="$WORK/sandbox/kubeconfig"
+CONTEXT=""   # the sandbox kubeconfig's current-context (scripts/lib/cluster.sh's kc)
 mkdir -p "$WORK/original" "$WORK/local"
 printf original > "$WORK/original/who"
 printf local > "$WORK/local/who"
@@ -212,7 +213,7 @@ scenario_hpa() {
     fi
     # The controller reacts to every change at once; 3 s at 0 shows it leaves the swap alone.
     sleep 3
-    if ! scaled_down "$ns" || ! answers "$ns" local; then
+    if ! scaled_down "$ns" || ! service_answers "$ns" web local; then
         stop_swap; fail "$name" "the HPA scaled the swapped Deployment back up" "$ns"; return
     fi
     stop_swap

@@ -52,7 +52,7 @@
 #   E2E_TIME_LIMIT      seconds for the whole run after the build (default 300 on the sandbox,
 #                       900 on a cluster); then it fails and cleans up
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 ROOT=$(pwd)
 E2E_DIR="$ROOT/scripts/e2e"
 
@@ -136,14 +136,14 @@ cleanup() {
     if [[ -n "$LOCAL_PID" ]]; then kill "$LOCAL_PID" 2>/dev/null; wait "$LOCAL_PID" 2>/dev/null; fi
     if [[ -n "$LOAD_PID" ]]; then kill "$LOAD_PID" 2>/dev/null; wait "$LOAD_PID" 2>/dev/null; fi
     if [[ -n "$NAMESPACE_CREATED" ]]; then
-        k delete namespace "$NS" --wait=false >/dev/null 2>&1
+        kc delete namespace "$NS" --wait=false >/dev/null 2>&1
         # On a real cluster a namespace may take a while to go; say so rather than wait long.
         wait_until 60 not_found namespace "$NS" || echo "e2e: namespace $NS is still terminating; it will go by itself" >&2
     fi
     [[ -n "$ON_SANDBOX" ]] && sandbox_stop
     if [[ -n "$KEEP_WORK" ]]; then echo "e2e: logs kept in $WORK" >&2; else rm -rf "$WORK"; fi
 }
-not_found() { ! k get "$@" >/dev/null 2>&1; }
+not_found() { ! kc get "$@" >/dev/null 2>&1; }
 trap cleanup EXIT
 trap 'echo "e2e: interrupted; cleaning up" >&2; exit 130' INT
 trap 'echo "e2e: stopped (time limit or SIGTERM); cleaning up" >&2; exit 124' TERM
@@ -175,15 +175,16 @@ else
     echo "e2e: cluster from $KUBECONFIG_PATH${CONTEXT:+ (context $CONTEXT)}, namespace $NS, proxy image ${PROXY_IMAGE:-the swapdev default}, app image $APP_IMAGE"
 fi
 
-if ! create_namespace "$NS"; then
+if ! create_namespace "$NS" swapdev.dev/e2e=true; then
     fail "setup" "cannot create namespace $NS"
 else
     NAMESPACE_CREATED=1
     if ! deploy_app; then
         fail "setup" "the app or the client pod did not become Ready in ${READY_TIMEOUT}s"
-        k -n "$NS" get pods -o wide 2>&1 | sed 's/^/      /'
+        kc -n "$NS" get pods -o wide 2>&1 | sed 's/^/      /'
+    elif ! save_snapshot "$NS"; then
+        fail "setup" "cannot read namespace $NS: $(head -c 300 "$WORK/$NS.before" | tr '\n' ' ')"
     else
-        snapshot > "$WORK/before.json"
         start_trace
         for scenario in "${SCENARIOS[@]}"; do "scenario_$scenario"; done
     fi

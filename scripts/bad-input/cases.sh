@@ -43,9 +43,9 @@ cases_kubeconfig() {
     bad "kubeconfig: no current-context" "no current-context" "--context" "available: sandbox" -- \
         "$SWAPDEV" status --kubeconfig "$dir/no-current-context.yaml"
     bad "kubeconfig: unknown context" 'context "nope"' "available: $context" -- \
-        "$SWAPDEV" swap web --kubeconfig "$KCFG" --context nope
+        "$SWAPDEV" swap web --kubeconfig "$KUBECONFIG_PATH" --context nope
     bad "kubeconfig: unknown context (unicode)" 'context "prodüction"' "available: $context" -- \
-        "$SWAPDEV" status --kubeconfig "$KCFG" --context prodüction
+        "$SWAPDEV" status --kubeconfig "$KUBECONFIG_PATH" --context prodüction
     bad "kubeconfig: context names a missing cluster" 'cluster "sandbox"' "available: other" -- \
         "$SWAPDEV" status --kubeconfig "$dir/missing-cluster.yaml"
     bad "kubeconfig: context names a missing user" 'user "admin"' "available: someone-else" -- \
@@ -78,7 +78,7 @@ cases_kubeconfig() {
 
 # flags: unknown flags and subcommands, bad values, bad port specs — rejected before any request.
 cases_flags() {
-    local s=("$SWAPDEV" swap -n "$NS" --kubeconfig "$KCFG")
+    local s=("$SWAPDEV" swap -n "$NS" --kubeconfig "$KUBECONFIG_PATH")
     bad "flags: unknown subcommand" "frobnicate" "swapdev --help" -- "$SWAPDEV" frobnicate
     bad "flags: unknown flag" "--bogus" "swapdev swap --help" -- "${s[@]}" web --bogus
     bad "flags: swap without a target" "no target" "DEPLOYMENT[:CONTAINER]" -- "${s[@]}"
@@ -96,14 +96,14 @@ cases_flags() {
     bad "ports: --expose 3000:" "[LOCAL:]REMOTE" -- "${s[@]}" web --expose 3000:
     bad "ports: --expose 3000:ünï" "ünï" "[LOCAL:]REMOTE" -- "${s[@]}" web --expose 3000:ünï
     bad "ports: --to-pod x" '"x" is not a number' -- "${s[@]}" web --to-pod x
-    bad "status: -o yaml" "yaml" "table" "json" -- "$SWAPDEV" status --kubeconfig "$KCFG" -o yaml
-    bad "restore: neither DEPLOYMENT nor --all" "name one DEPLOYMENT or pass --all" -- "$SWAPDEV" restore --kubeconfig "$KCFG"
-    bad "restore: DEPLOYMENT and --all" "name one DEPLOYMENT or pass --all" -- "$SWAPDEV" restore web --all --kubeconfig "$KCFG"
-    bad "restore: -A without --all" "-A needs --all" -- "$SWAPDEV" restore web -A --kubeconfig "$KCFG"
-    bad "restore: --timeout 0s" 'invalid --timeout "0s"' -- "$SWAPDEV" restore web -n "$NS" --kubeconfig "$KCFG" --timeout 0s
+    bad "status: -o yaml" "yaml" "table" "json" -- "$SWAPDEV" status --kubeconfig "$KUBECONFIG_PATH" -o yaml
+    bad "restore: neither DEPLOYMENT nor --all" "name one DEPLOYMENT or pass --all" -- "$SWAPDEV" restore --kubeconfig "$KUBECONFIG_PATH"
+    bad "restore: DEPLOYMENT and --all" "name one DEPLOYMENT or pass --all" -- "$SWAPDEV" restore web --all --kubeconfig "$KUBECONFIG_PATH"
+    bad "restore: -A without --all" "-A needs --all" -- "$SWAPDEV" restore web -A --kubeconfig "$KUBECONFIG_PATH"
+    bad "restore: --timeout 0s" 'invalid --timeout "0s"' -- "$SWAPDEV" restore web -n "$NS" --kubeconfig "$KUBECONFIG_PATH" --timeout 0s
     mkdir -p "$WORK/dev-empty" "$WORK/dev-src"
     printf 'target: [unclosed\n' > "$WORK/dev-empty/broken.yaml"
-    local d=("$SWAPDEV" dev -n "$NS" --kubeconfig "$KCFG")
+    local d=("$SWAPDEV" dev -n "$NS" --kubeconfig "$KUBECONFIG_PATH")
     bad "dev: no target and no swapdev.yaml" "no target" "swapdev.yaml" -- bash -c "cd '$WORK/dev-empty' && exec \"\$@\"" _ "${d[@]}"
     bad "dev: -f names a missing file" "no-such.yaml" -- "${d[@]}" -f "$WORK/no-such.yaml"
     bad "dev: -f names a malformed file" "broken.yaml" -- "${d[@]}" -f "$WORK/dev-empty/broken.yaml"
@@ -113,7 +113,7 @@ cases_flags() {
 
 # targets: names that cannot be Deployments or containers, and ones that do not exist.
 cases_targets() {
-    local s=("$SWAPDEV" swap -n "$NS" --kubeconfig "$KCFG")
+    local s=("$SWAPDEV" swap -n "$NS" --kubeconfig "$KUBECONFIG_PATH")
     bad "target: upper case and underscore" 'invalid swap target "Web_App"' "DEPLOYMENT:CONTAINER" -- "${s[@]}" Web_App
     bad "target: unicode deployment" 'invalid swap target "wéb"' -- "${s[@]}" wéb
     bad "target: unicode container" 'invalid swap target "web:äpp"' -- "${s[@]}" web:äpp
@@ -122,22 +122,22 @@ cases_targets() {
     bad "target: container does not exist" 'no container "nope"' "app" -- "${s[@]}" web:nope
     bad "target: several containers, none named" "pair:CONTAINER" "app, sidecar" -- "${s[@]}" pair
     bad "target: --expose names an undeclared port" 'no port named "grpc"' "http" -- "${s[@]}" web --expose 9000:grpc
-    bad "namespace: swap -n nope" 'namespace "nope"' -- "$SWAPDEV" swap web -n nope --kubeconfig "$KCFG"
-    bad "namespace: swap -n with unicode" "nämespace" -- "$SWAPDEV" swap web -n nämespace --kubeconfig "$KCFG"
-    bad "namespace: status -n nope" 'namespace "nope" does not exist' -- "$SWAPDEV" status -n nope --kubeconfig "$KCFG"
-    bad "namespace: restore web -n nope" 'namespace "nope"' -- "$SWAPDEV" restore web -n nope --kubeconfig "$KCFG"
-    bad "namespace: restore --all -n nope" 'namespace "nope" does not exist' -- "$SWAPDEV" restore --all -n nope --kubeconfig "$KCFG"
-    bad "restore: deployment does not exist" '"nosuch" not found' -- "$SWAPDEV" restore nosuch -n "$NS" --kubeconfig "$KCFG"
-    bad "dev: deployment does not exist" '"nosuch" not found' -- "$SWAPDEV" dev nosuch -n "$NS" --kubeconfig "$KCFG" --sync "$WORK/dev-src:/app" --run true
-    bad "dev: container does not exist" 'no container "nope"' -- "$SWAPDEV" dev web:nope -n "$NS" --kubeconfig "$KCFG" --sync "$WORK/dev-src:/app" --run true
-    bad "dev: local sync directory missing" "no-such-dir" "--sync" -- "$SWAPDEV" dev web -n "$NS" --kubeconfig "$KCFG" --sync "$WORK/no-such-dir:/app" --run true
+    bad "namespace: swap -n nope" 'namespace "nope"' -- "$SWAPDEV" swap web -n nope --kubeconfig "$KUBECONFIG_PATH"
+    bad "namespace: swap -n with unicode" "nämespace" -- "$SWAPDEV" swap web -n nämespace --kubeconfig "$KUBECONFIG_PATH"
+    bad "namespace: status -n nope" 'namespace "nope" does not exist' -- "$SWAPDEV" status -n nope --kubeconfig "$KUBECONFIG_PATH"
+    bad "namespace: restore web -n nope" 'namespace "nope"' -- "$SWAPDEV" restore web -n nope --kubeconfig "$KUBECONFIG_PATH"
+    bad "namespace: restore --all -n nope" 'namespace "nope" does not exist' -- "$SWAPDEV" restore --all -n nope --kubeconfig "$KUBECONFIG_PATH"
+    bad "restore: deployment does not exist" '"nosuch" not found' -- "$SWAPDEV" restore nosuch -n "$NS" --kubeconfig "$KUBECONFIG_PATH"
+    bad "dev: deployment does not exist" '"nosuch" not found' -- "$SWAPDEV" dev nosuch -n "$NS" --kubeconfig "$KUBECONFIG_PATH" --sync "$WORK/dev-src:/app" --run true
+    bad "dev: container does not exist" 'no container "nope"' -- "$SWAPDEV" dev web:nope -n "$NS" --kubeconfig "$KUBECONFIG_PATH" --sync "$WORK/dev-src:/app" --run true
+    bad "dev: local sync directory missing" "no-such-dir" "--sync" -- "$SWAPDEV" dev web -n "$NS" --kubeconfig "$KUBECONFIG_PATH" --sync "$WORK/no-such-dir:/app" --run true
 }
 
 # cluster: input that is only found bad once swapdev has started changing the cluster — it
 # must put everything back before it reports the error.
 cases_cluster() {
     # --timeout 10s bounds the restore's wait for originals that were never Ready (toobig, binenv).
-    local s=("$SWAPDEV" swap -n "$NS" --kubeconfig "$KCFG" --timeout 10s)
+    local s=("$SWAPDEV" swap -n "$NS" --kubeconfig "$KUBECONFIG_PATH" --timeout 10s)
     bad "proxy image cannot be pulled" "cannot be pulled" "--proxy-image" -- \
         "${s[@]}" web --proxy-image registry.invalid/does-not-exist/swapdev-proxy:0.1.0 --run true
     bad "env value over Linux's 128 KiB limit" "variable HUGE" "128 KiB" "as a volume" -- "${s[@]}" toobig --run true

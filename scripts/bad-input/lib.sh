@@ -1,46 +1,47 @@
 # Helpers of scripts/bad-input.sh (sourced, bash). Needs: kubectl, jq, curl, python3, timeout.
-# Uses: SWAPDEV (the binary), KCFG (the sandbox kubeconfig), NS (the fixtures' namespace), WORK.
+# Uses: SWAPDEV (the binary), KUBECONFIG_PATH (the sandbox kubeconfig), CONTEXT (empty), NS (the
+# fixtures' namespace), WORK.
 
 PASSED=0
 FAILED=0
 
-# kc ARGS...: kubectl against the sandbox.
-kc() { kubectl --kubeconfig "$KCFG" --request-timeout=10s "$@"; }
-
 # now, wait_until
-# shellcheck source=../lib/wait.sh
+# shellcheck source=lib/wait.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/wait.sh"
+# wait_for_exit
+# shellcheck source=lib/process.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/process.sh"
+# kc, create_namespace, ready, scaled_down, service_answers, SNAPSHOT_KINDS and SNAPSHOT_JQ
+# shellcheck source=lib/cluster.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/cluster.sh"
 
-# snapshot: the state a bad input must not change, as canonical JSON, from one request —
-# every object of $NS without what the server and controllers own (pods counted per owner: a
-# restored Deployment's pods have new names), the list of namespaces, anything labelled as a
-# swap's anywhere, and any Deployment with a swapdev.dev/ annotation anywhere. The same idea as
-# scripts/chaos/lib.sh's snapshot, widened to the whole cluster.
-snapshot() {
-    kc get namespaces,deployments,services,configmaps,secrets,serviceaccounts,roles,rolebindings,pods -A -o json | jq -S --arg ns "$NS" '
-        .items as $all
-        | [$all[] | select(.metadata.namespace == $ns and .kind != "Pod")
-            | del(.status, .metadata.resourceVersion, .metadata.uid, .metadata.creationTimestamp,
-                  .metadata.generation, .metadata.managedFields,
-                  .metadata.annotations["deployment.kubernetes.io/revision"])
-            | if (.metadata.annotations // {}) == {} then del(.metadata.annotations) else . end]
-          | sort_by(.kind, .metadata.name)) as $objects
-        | {objects: $objects,
-           pods: ([$all[] | select(.metadata.namespace == $ns and .kind == "Pod" and .metadata.deletionTimestamp == null)
-                   | (.metadata.ownerReferences[0].name // ("bare:" + .metadata.name))] | group_by(.) | map({(.[0]): length}) | add // {}),
-           namespaces: [$all[] | select(.kind == "Namespace") | .metadata.name] | sort,
-           labelled: [$all[] | select(.metadata.labels // {} | has("swapdev.dev/swap")) | "\(.kind) \(.metadata.namespace)/\(.metadata.name)"] | sort,
-           annotated: [$all[] | select(.kind == "Deployment" and (.metadata.annotations // {} | keys | any(startswith("swapdev.dev/")))) | .metadata.name] | sort}' 2>&1
+# cluster_snapshot: the state a bad input must not change, as canonical JSON, from one kubectl
+# call — scripts/lib/cluster.sh's namespace snapshot of $NS (objects made comparable, pods by
+# owner), widened to the whole cluster: the list of namespaces, anything labelled as a swap's
+# anywhere, and any Deployment with a swapdev.dev/ annotation anywhere. Errors are printed
+# into it (so a difference shows them) and make it fail.
+cluster_snapshot() {
+    {
+        kc get "namespaces,$SNAPSHOT_KINDS,pods" -A -o json | jq -S --arg ns "$NS" "$SNAPSHOT_JQ"'
+            .items as $all
+            | {objects: [$all[] | select(.metadata.namespace == $ns and .kind != "Pod")] | comparable_objects,
+               pods: [$all[] | select(.metadata.namespace == $ns and .kind == "Pod")] | pods_by_owner,
+               namespaces: [$all[] | select(.kind == "Namespace") | .metadata.name] | sort,
+               labelled: [$all[] | select(.metadata.labels // {} | has("swapdev.dev/swap")) | "\(.kind) \(.metadata.namespace)/\(.metadata.name)"] | sort,
+               annotated: [$all[] | select(.kind == "Deployment" and (.metadata.annotations // {} | keys | any(startswith("swapdev.dev/")))) | .metadata.name] | sort}'
+    } 2>&1
 }
 
-save_snapshot() { snapshot > "$WORK/before"; }
+# save_cluster_snapshot: keeps the snapshot that `unchanged` compares with; fails when the
+# cluster could not be read.
+save_cluster_snapshot() { cluster_snapshot > "$WORK/before"; }
 
 # unchanged: the cluster equals the saved snapshot; waits up to SECONDS (default 0) for it,
 # for cases whose cleanup (a deleted proxy pod, a recreated original) is still finishing.
 unchanged() {
     local limit=$(( $(now) + ${1:-0} ))
     while true; do
-        snapshot > "$WORK/after"
+        cluster_snapshot > "$WORK/after"
         cmp -s "$WORK/before" "$WORK/after" && return 0
         (( $(now) >= limit )) && return 1
         sleep 0.5
@@ -136,12 +137,12 @@ good_run() {
     local expose=() probe_port=()
     if [[ $port != - ]]; then expose=(--expose "$port:http"); probe_port=("$port"); fi
     rm -rf "$out"
-    "$SWAPDEV" swap "$deployment" -n "$NS" --kubeconfig "$KCFG" --timeout 60s "${expose[@]}" "$@" \
+    "$SWAPDEV" swap "$deployment" -n "$NS" --kubeconfig "$KUBECONFIG_PATH" --timeout 60s "${expose[@]}" "$@" \
         --run python3 "$ROOT/scripts/bad-input/probe.py" "$out" "${probe_port[@]}" < /dev/null > "$log" 2>&1 &
     local pid=$! detail=""
     if ! wait_until 90 swapped "$deployment" "$out"; then
         detail="the swap did not come up in 90s"
-    elif [[ $port != - ]] && ! wait_until 20 answers "$deployment" local; then
+    elif [[ $port != - ]] && ! wait_until 20 service_answers "$NS" "$deployment" local; then
         detail="Service $deployment does not answer from the local process"
     fi
     kill -INT "$pid" 2>/dev/null
@@ -183,22 +184,5 @@ goods_finish() {
 
 # swapped DEPLOYMENT OUT: the probe runs and the original is scaled to 0 (the swap is complete).
 swapped() {
-    [[ -f "$2/ready" ]] && [[ "$(kc get deployment "$1" -n "$NS" -o jsonpath='{.spec.replicas}')" == 0 ]]
-}
-
-# answers SERVICE TEXT: GET /who through the Service's ClusterIP returns TEXT.
-answers() {
-    local ip
-    ip=$(kc get service "$1" -n "$NS" -o jsonpath='{.spec.clusterIP}') || return 1
-    [[ "$(curl -s --noproxy '*' --max-time 2 "http://$ip/who")" == "$2" ]]
-}
-
-# wait_for_exit PID SECONDS: waits for the background job; SIGKILL after SECONDS. Sets
-# WAITED_STATUS (137 when it had to be killed).
-wait_for_exit() {
-    local pid=$1 limit=$(( $(now) + $2 ))
-    while kill -0 "$pid" 2>/dev/null && (( $(now) < limit )); do sleep 0.2; done
-    kill -KILL "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-    WAITED_STATUS=$?
+    [[ -f "$2/ready" ]] && scaled_down "$NS" "$1"
 }

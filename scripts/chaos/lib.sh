@@ -1,43 +1,24 @@
 # Helpers of scripts/chaos.sh (sourced). Needs: kubectl, jq, curl, python3.
+# Set by chaos.sh before use: KUBECONFIG_PATH, CONTEXT (empty), WORK, SWAPDEV, RESTORE_AFTER,
+# API_PORT; SWAP_OPTIONS may be set around start_swap.
 
-# kc ARGS...: kubectl against the chaos sandbox.
-kc() { kubectl --kubeconfig "$KUBECONFIG_PATH" --request-timeout=10s "$@"; }
-
-# now: seconds since the epoch.
 # now, wait_until
-# shellcheck source=../lib/wait.sh
+# shellcheck source=lib/wait.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/wait.sh"
-
-# snapshot NS: every object of the namespace, without what the server and controllers own;
-# pods counted by owner (a Deployment's pods get new names when it is scaled back).
-snapshot() {
-    local ns=$1
-    {
-        kc get deployments,services,configmaps,secrets,serviceaccounts,roles,rolebindings,horizontalpodautoscalers \
-            -n "$ns" -o json | jq -S '[.items[]
-                | del(.status, .metadata.resourceVersion, .metadata.uid, .metadata.creationTimestamp,
-                      .metadata.generation, .metadata.managedFields,
-                      .metadata.annotations["deployment.kubernetes.io/revision"])
-                | if (.metadata.annotations // {}) == {} then del(.metadata.annotations) else . end]
-                | sort_by(.kind, .metadata.name)'
-        kc get pods -n "$ns" -o json | jq -S '[.items[] | select(.metadata.deletionTimestamp == null)
-                | (.metadata.ownerReferences[0].name // ("bare:" + .metadata.name))] | group_by(.) | map({(.[0]): length}) | add // {}'
-    } 2>&1
-}
-
-# same_as_before NS: the namespace equals its saved snapshot.
-same_as_before() { [[ "$(snapshot "$1")" == "$(cat "$WORK/$1.before")" ]]; }
-
-# show_difference NS: a short diff for a failure line's details.
-show_difference() { diff <(cat "$WORK/$1.before") <(snapshot "$1") | head -20 | sed 's/^/      /'; }
+# free_port, descendants, kill_tree, wait_for_exit
+# shellcheck source=lib/process.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/process.sh"
+# kc, create_namespace, ready, scaled_down, proxy_pods, service_answers, snapshot,
+# save_snapshot, same_as_before, show_difference
+# shellcheck source=lib/cluster.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/cluster.sh"
 
 # deploy_app NS [hpa]: a namespace with the app: Deployment web (2 replicas) serving "original"
 # at /who on 8080, Service web:80 and a ConfigMap (with "hpa": an HPA, min 2, max 4, on web);
 # waits until Ready (and the HPA active) and saves a snapshot.
 deploy_app() {
     local ns=$1 extra=${2:-}
-    # JSON, not `kubectl create namespace` (which sends protobuf; the sandbox speaks JSON only).
-    printf '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"%s"}}' "$ns" | kc create -f - >/dev/null
+    create_namespace "$ns" || return 1
     kc -n "$ns" create -f - >/dev/null <<YAML
 apiVersion: v1
 kind: ConfigMap
@@ -82,11 +63,8 @@ spec:
 YAML
         wait_until 20 hpa_condition "$ns" ScalingActive True || return 1
     fi
-    snapshot "$ns" > "$WORK/$ns.before"
+    save_snapshot "$ns"
 }
-
-# ready NS N: Deployment web has N ready replicas.
-ready() { [[ "$(kc get deployment web -n "$1" -o jsonpath='{.status.readyReplicas}')" == "$2" ]]; }
 
 # record_written NS: swapdev reported the record (its log), the earliest moment to kill it.
 record_written() { grep -q "recorded on deployment" "$WORK/$1.swap.log" 2>/dev/null; }
@@ -102,30 +80,21 @@ wait_fast() {
 }
 
 recorded() { [[ -n "$(kc get deployment web -n "$1" -o jsonpath='{.metadata.annotations.swapdev\.dev/swap-id}')" ]]; }
-proxy_exists() { [[ -n "$(kc get pods -n "$1" -l swapdev.dev/swap -o name)" ]]; }
-scaled_down() { [[ "$(kc get deployment web -n "$1" -o jsonpath='{.spec.replicas}')" == 0 ]]; }
+proxy_exists() { [[ -n "$(proxy_pods "$1")" ]]; }
 # restored_or_switch_done NS: the namespace is as before, or (both read successfully) there is
 # neither a proxy pod nor a swap record left: whatever restored it has finished.
 restored_or_switch_done() {
     same_as_before "$1" && return 0
     local pods record
-    pods=$(kc get pods -n "$1" -l swapdev.dev/swap -o name) || return 1
+    pods=$(proxy_pods "$1") || return 1
     record=$(kc get deployment web -n "$1" -o jsonpath='{.metadata.annotations.swapdev\.dev/swap-id}') || return 1
     [[ -z "$pods" && -z "$record" ]]
 }
 proxy_running() { [[ "$(kc get pods -n "$1" -l swapdev.dev/swap -o jsonpath='{.items[0].status.phase}')" == Running ]]; }
 proxy_pod() { kc get pods -n "$1" -l swapdev.dev/swap -o jsonpath='{.items[0].metadata.name}'; }
 
-# answers NS TEXT: the Service answers /who with TEXT (from the host, through its ClusterIP).
-answers() {
-    local ip
-    ip=$(kc get service web -n "$1" -o jsonpath='{.spec.clusterIP}') || return 1
-    [[ "$(curl -s --noproxy '*' --max-time 2 "http://$ip/who")" == "$2" ]]
-}
-tunnel_up() { scaled_down "$1" && answers "$1" local; }
-
-# free_port: a TCP port on 127.0.0.1 nobody listens on right now.
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# tunnel_up NS: the original is at 0 and Service web answers "local" (from the host).
+tunnel_up() { scaled_down "$1" && service_answers "$1" web local; }
 
 # start_swap NS: runs swapdev swap in the background (pid in SWAP_PID, log in $WORK/NS.swap.log);
 # the local process serves "local" at /who.
@@ -144,32 +113,12 @@ start_swap() {
 # stop_swap: SIGINT, then wait up to 60 s for swapdev to restore and exit (SIGKILL after).
 stop_swap() {
     kill -INT "$SWAP_PID" 2>/dev/null || return 0
-    local limit=$(( $(now) + 60 ))
-    while kill -0 "$SWAP_PID" 2>/dev/null && (( $(now) < limit )); do sleep 0.2; done
-    kill -KILL "$SWAP_PID" 2>/dev/null
-    wait "$SWAP_PID" 2>/dev/null
-    return 0
-}
-
-# descendants PID: the process ids below PID (the local command swapdev started, its children).
-descendants() {
-    local child
-    for child in $(ps -o pid= --ppid "$1" 2>/dev/null); do
-        echo "$child"
-        descendants "$child"
-    done
+    wait_for_exit "$SWAP_PID" 60
 }
 
 # kill9_swap: what a crash does to swapdev; then its orphaned local command is ended (by pid)
 # so it does not hold its port for the next scenario.
-kill9_swap() {
-    local orphans
-    orphans=$(descendants "$SWAP_PID")
-    kill -KILL "$SWAP_PID" 2>/dev/null
-    wait "$SWAP_PID" 2>/dev/null
-    for pid in $orphans; do kill -KILL "$pid" 2>/dev/null; done
-    return 0
-}
+kill9_swap() { kill_tree "$SWAP_PID"; }
 
 # restore_once NS: one `swapdev restore web`.
 restore_once() { "$SWAPDEV" restore web -n "$1" --kubeconfig "$KUBECONFIG_PATH" --timeout 60s >> "$WORK/$1.restore.log" 2>&1; }

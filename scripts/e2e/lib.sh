@@ -10,33 +10,28 @@
 # one that nothing else here is likely to use (unlike 9000, which other suites use).
 SIDECAR_PORT=9471
 
-# k ARGS...: kubectl against the cluster under test, each request bounded.
-k() { kubectl --kubeconfig "$KUBECONFIG_PATH" ${CONTEXT:+--context "$CONTEXT"} --request-timeout=20s "$@"; }
-
-# kx ARGS...: kubectl without a request timeout, for `exec` (the load runs for minutes).
-kx() { kubectl --kubeconfig "$KUBECONFIG_PATH" ${CONTEXT:+--context "$CONTEXT"} "$@"; }
-
 # now, wait_until
-# shellcheck source=../lib/wait.sh
+# shellcheck source=lib/wait.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/wait.sh"
+# free_port, descendants, kill_tree, wait_for_exit
+# shellcheck source=lib/process.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/process.sh"
+# kc (kubectl against KUBECONFIG_PATH and CONTEXT), create_namespace, ready, scaled_down,
+# proxy_pods, snapshot, save_snapshot, same_as_before, show_difference
+# shellcheck source=lib/cluster.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/cluster.sh"
+
+# kc's bound on each request: 20 s, since a real cluster may be far away and busy.
+KC_REQUEST_TIMEOUT=20s
+
+# kx ARGS...: kc without a request timeout, for `exec` (the load runs for minutes).
+kx() { KC_REQUEST_TIMEOUT=0 kc "$@"; }
 
 # stamp: prefixes each line of stdin with the wall-clock time, so swapdev's phases can be
 # lined up with the client's failure times.
 stamp() {
     local line
     while IFS= read -r line; do printf '%s %s\n' "$(date +%H:%M:%S.%3N)" "$line"; done
-}
-
-# free_port: a TCP port nothing listens on now, for the local process.
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# create_namespace NS: JSON, not `kubectl create namespace` (which sends protobuf; the sandbox
-# speaks JSON only). The same on a real cluster.
-create_namespace() {
-    printf '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"%s","labels":{"swapdev.dev/e2e":"true"}}}' "$1" \
-        | k create -f - >/dev/null
 }
 
 # json_string FILE: FILE's content as a JSON string literal, which YAML reads as a double-quoted
@@ -50,7 +45,7 @@ deploy_app() {
     local original client
     original=$(json_string "$E2E_DIR/original_app.py")
     client=$(json_string "$E2E_DIR/client.py")
-    k -n "$NS" create -f - >/dev/null <<YAML || return 1
+    kc -n "$NS" create -f - >/dev/null <<YAML || return 1
 apiVersion: v1
 kind: ConfigMap
 metadata: {name: web-config}
@@ -122,14 +117,12 @@ spec:
     command: [python3, -c, "import time\nwhile True: time.sleep(3600)"]
     volumeMounts: [{name: scripts, mountPath: /e2e-client}]
 YAML
-    wait_until "$READY_TIMEOUT" ready 2 || return 1
+    wait_until "$READY_TIMEOUT" ready "$NS" 2 || return 1
     wait_until "$READY_TIMEOUT" client_ready || return 1
-    SERVICE_URL="http://$(k -n "$NS" get service web -o jsonpath='{.spec.clusterIP}')/"
+    SERVICE_URL="http://$(kc -n "$NS" get service web -o jsonpath='{.spec.clusterIP}')/"
 }
 
-# ready N: Deployment web has N ready replicas.
-ready() { [[ "$(k -n "$NS" get deployment web -o jsonpath='{.status.readyReplicas}')" == "$1" ]]; }
-client_ready() { [[ "$(k -n "$NS" get pod client -o jsonpath='{.status.containerStatuses[0].ready}')" == true ]]; }
+client_ready() { [[ "$(kc -n "$NS" get pod client -o jsonpath='{.status.containerStatuses[0].ready}')" == true ]]; }
 
 # client ARGS...: runs client.py in the client pod.
 client() { kx -n "$NS" exec client -c client -- python3 /e2e-client/client.py "$@"; }
@@ -137,32 +130,11 @@ client() { kx -n "$NS" exec client -c client -- python3 /e2e-client/client.py "$
 # answers TEXT: one request through the Service answers with TEXT (a prefix).
 answers() { [[ "$(client get "$SERVICE_URL" 2>/dev/null)" == "$1"* ]]; }
 
-# snapshot: every object of the namespace, without what the server and controllers own; pods
-# counted by owner (a Deployment's pods get new names when it is scaled back). As
-# scripts/chaos/lib.sh, plus: terminating pods are left out, so a run compares what stays.
-snapshot() {
-    {
-        k -n "$NS" get deployments,services,configmaps,secrets,serviceaccounts,roles,rolebindings,horizontalpodautoscalers \
-            -o json | jq -S '[.items[]
-                | del(.status, .metadata.resourceVersion, .metadata.uid, .metadata.creationTimestamp,
-                      .metadata.generation, .metadata.managedFields,
-                      .metadata.annotations["deployment.kubernetes.io/revision"])
-                | if (.metadata.annotations // {}) == {} then del(.metadata.annotations) else . end]
-                | sort_by(.kind, .metadata.name)'
-        k -n "$NS" get pods -o json | jq -S '[.items[] | select(.metadata.deletionTimestamp == null)
-                | (.metadata.ownerReferences[0].name // ("bare:" + .metadata.name))] | group_by(.) | map({(.[0]): length}) | add // {}'
-    } 2>&1
-}
-
-same_as_before() { [[ "$(snapshot)" == "$(cat "$WORK/before.json")" ]]; }
-show_difference() { diff <(cat "$WORK/before.json") <(snapshot) | head -20 | sed 's/^/      /'; }
-
-swap_annotations() { k -n "$NS" get deployment web -o json | jq -r '.metadata.annotations // {} | keys[] | select(startswith("swapdev.dev/"))'; }
-proxy_pods() { k -n "$NS" get pods -l swapdev.dev/swap -o jsonpath='{.items[*].metadata.name}'; }
-scaled_down() { [[ "$(k -n "$NS" get deployment web -o jsonpath='{.spec.replicas}')" == 0 ]]; }
+# swap_annotations: the swapdev.dev/ annotation keys on Deployment web (the swap record).
+swap_annotations() { kc -n "$NS" get deployment web -o json | jq -r '.metadata.annotations // {} | keys[] | select(startswith("swapdev.dev/"))'; }
 
 # swap_up: the original is at 0 and the Service answers from the local process.
-swap_up() { scaled_down && answers local; }
+swap_up() { scaled_down "$NS" && answers local; }
 
 # start_swap NAME [--run ...]: `swapdev swap web:app` in the background (SWAP_PID), exposing the
 # app port on 127.0.0.1:$LOCAL_PORT; stderr (the phases) time-stamped in $WORK/NAME.log,
@@ -202,23 +174,10 @@ wait_swap_exit() {
     sleep 0.3   # the time-stamping reader drains the last lines
 }
 
-# descendants PID: the process ids below PID (the local command swapdev started, its children).
-descendants() {
-    local child
-    for child in $(ps -o pid= --ppid "$1" 2>/dev/null); do
-        echo "$child"
-        descendants "$child"
-    done
-}
-
 # kill_swap: SIGKILL swapdev and what it started (by pid), for a swapdev that would not end.
 kill_swap() {
     [[ -n "${SWAP_PID:-}" ]] || return 0
-    local orphans
-    orphans=$(descendants "$SWAP_PID")
-    kill -KILL "$SWAP_PID" 2>/dev/null
-    wait "$SWAP_PID" 2>/dev/null
-    for pid in $orphans; do kill -KILL "$pid" 2>/dev/null; done
+    kill_tree "$SWAP_PID"
     SWAP_PID=""
 }
 
@@ -266,13 +225,13 @@ start_trace() {
     (
         while true; do
             printf '%s endpoints: %s| pods: %s\n' "$(date +%H:%M:%S.%3N)" \
-                "$(k -n "$NS" get endpoints web -o jsonpath='{range .subsets[*].addresses[*]}{.targetRef.name}/{.ip} {end}' 2>&1)" \
-                "$(k -n "$NS" get pods -o jsonpath='{range .items[*]}{.metadata.name}/{.status.podIP}/ready={.status.containerStatuses[0].ready}{.metadata.deletionTimestamp} {end}' 2>&1)"
+                "$(kc -n "$NS" get endpoints web -o jsonpath='{range .subsets[*].addresses[*]}{.targetRef.name}/{.ip} {end}' 2>&1)" \
+                "$(kc -n "$NS" get pods -o jsonpath='{range .items[*]}{.metadata.name}/{.status.podIP}/ready={.status.containerStatuses[0].ready}{.metadata.deletionTimestamp} {end}' 2>&1)"
             # On the sandbox pod IPs are reachable from here: the ready endpoints probed directly
             # (not through the Service), to tell a Service-proxy problem from a pod problem.
             if [[ -n "${ON_SANDBOX:-}" ]]; then
                 local address
-                for address in $(k -n "$NS" get endpoints web -o jsonpath='{.subsets[*].addresses[*].ip}' 2>/dev/null); do
+                for address in $(kc -n "$NS" get endpoints web -o jsonpath='{.subsets[*].addresses[*].ip}' 2>/dev/null); do
                     printf '    direct %s:8080 → %s\n' "$address" "$(curl -s --noproxy '*' --max-time 0.5 "http://$address:8080/" 2>&1 || echo "failed ($?)")"
                 done
                 # The host's ARP entries for the pod network (a stale one blackholes a reused pod IP).

@@ -7,8 +7,8 @@ check_restored() {
     local label=$1 start
     start=$(now)
     local leftovers annotations
-    if wait_until 30 same_as_before; then
-        leftovers=$(proxy_pods)
+    if wait_until 30 same_as_before "$NS"; then
+        leftovers=$(proxy_pods "$NS")
         annotations=$(swap_annotations | tr '\n' ' ')
         if [[ -z "$leftovers" && -z "$annotations" ]]; then
             pass "$label" "namespace as before the swap, no proxy pod, no swapdev.dev/ annotation ($(( $(now) - start ))s after exit)"
@@ -17,7 +17,7 @@ check_restored() {
         fail "$label" "proxy pod(s) [$leftovers] or annotations [$annotations] left"
     else
         fail "$label" "the namespace differs from before the swap 30 s after swapdev exited"
-        show_difference
+        show_difference "$NS"
     fi
 }
 
@@ -166,7 +166,7 @@ scenario_c() {
         return
     fi
     local pod killed start recovered=""
-    pod=$(proxy_pods)
+    pod=$(proxy_pods "$NS")
     start_load c
     sleep 1
     start=$(date +%s.%N)

@@ -65,9 +65,3 @@ sandbox_stop() {
     wait "$SANDBOX_PID" 2>/dev/null || true
     SANDBOX_PID=""
 }
-
-# sandbox_create_namespace NS: JSON, not `kubectl create namespace` (which sends protobuf; the
-# sandbox speaks JSON only). Works the same on a real cluster.
-sandbox_create_namespace() {
-    printf '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"%s"}}' "$1" | kubectl create -f - >/dev/null
-}
