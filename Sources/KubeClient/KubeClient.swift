@@ -86,8 +86,11 @@ public final class KubeClient: Sendable {
         return HTTPRequestHead(version: .http1_1, method: method, uri: uri, headers: headers)
     }
 
-    /// Sends a request and reads the whole response, retrying once on a stale pooled connection and
-    /// once after a 401 when the credentials can be refreshed (exec plugin, token file).
+    /// Sends a request and reads the whole response, retrying once on a stale pooled connection,
+    /// once when a GET's fresh connection was closed before any response (as client-go retries
+    /// GETs on a reset or EOF: a server under load or restarting drops connections, and a GET
+    /// may safely be sent again), and once after a 401 when the credentials can be refreshed
+    /// (exec plugin, token file).
     func perform(
         _ method: HTTPMethod, _ path: String, query: [(String, String)] = [], body: Data? = nil,
         contentType: String? = nil, accept: String = "application/json"
@@ -96,6 +99,7 @@ public final class KubeClient: Sendable {
         return try await withDeadline(requestTimeout, operation: description) { [self] in
             var refreshed = false
             var staleRetried = false
+            var droppedGETRetried = false
             while true {
                 let sendsBody = body != nil || [.POST, .PUT, .PATCH].contains(method)
                 let head = try await makeHead(method: method, path: path, query: query, contentType: contentType, bodyLength: sendsBody ? (body?.count ?? 0) : nil, accept: accept)
@@ -112,6 +116,11 @@ public final class KubeClient: Sendable {
                     // The server closed an idle keep-alive connection just as we used it.
                     staleRetried = true
                     continue
+                } catch let closed as ConnectionClosedError where method == .GET && !closed.sawResponse && !droppedGETRetried {
+                    droppedGETRetried = true
+                    logger.debug("\(description): connection closed before a response; retrying once")
+                    try await Task.sleep(for: Self.droppedGETPause)
+                    continue
                 } catch {
                     throw factory.classify(error)
                 }
@@ -126,6 +135,10 @@ public final class KubeClient: Sendable {
             }
         }
     }
+
+    /// The pause before a GET dropped on a fresh connection is sent again (client-go waits 1 s;
+    /// the request deadline still bounds the whole).
+    static let droppedGETPause: Duration = .milliseconds(250)
 
     /// One request/response on `connection`; returns the connection to the pool when it may be reused.
     private func exchange(_ connection: HTTPConnection, head: HTTPRequestHead, body: Data?) async throws -> RawResponse {

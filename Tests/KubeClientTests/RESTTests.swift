@@ -73,6 +73,27 @@ struct RESTTests {
         }
     }
 
+    /// A GET whose fresh connection the server closes before answering is sent once more, as
+    /// client-go does; a POST is not (the server may have acted on it), and says what happened.
+    @Test("a GET dropped before any response is retried once; a POST is not")
+    func droppedGETIsRetriedOnce() async throws {
+        let fixture = try await Fixture.start()
+        defer { Task { await fixture.stop() } }
+        try await withTestDeadline {
+            let answer = try await fixture.client.getJSON(path: "/drop-first")
+            #expect(answer["ok"]?.bool == true)
+            #expect(fixture.server.state.current.connections == 2, "the dropped connection, then one more")
+            // A fresh connection for the POST: pooled ones get the stale-connection retry instead.
+            await fixture.client.pool.drain()
+            do {
+                _ = try await fixture.client.perform(.POST, "/drop-first", body: Data("{}".utf8), contentType: "application/json")
+                Issue.record("a dropped POST must not be retried")
+            } catch let error as KubeError {
+                guard case .transport = error else { Issue.record("expected a transport error, got \(error)"); return }
+            }
+        }
+    }
+
     @Test("a wrong token is reported as 401 with a hint")
     func unauthorized() async throws {
         let fixture = try await Fixture.start(token: "good-token", userYAML: "    token: wrong")

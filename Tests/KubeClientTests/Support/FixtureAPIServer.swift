@@ -22,6 +22,8 @@ final class FixtureAPIServer: Sendable {
         var configMaps: [String: JSONValue] = [:]
         var nextVersion = 100
         var clientCertificateSeen = false
+        /// Methods `/drop-first` has already dropped once.
+        var dropped: Set<String> = []
     }
 
     let port: Int
@@ -167,6 +169,16 @@ final class FixtureHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             respond(context, 200, ["connections": .int(Int64(state.current.connections))])
         case (.GET, "/close-after"):
             respond(context, 200, ["ok": true], keepAlive: false)
+        case (_, "/drop-first"):
+            // Closes the connection without a response the first time (per method), then answers.
+            let first = state.withLock { state -> Bool in
+                state.dropped.insert(head.method.rawValue).inserted
+            }
+            if first {
+                context.close(promise: nil)
+            } else {
+                respond(context, 200, ["ok": true])
+            }
         case (.POST, cmPrefix):
             guard var object = try? JSONValue(parsing: Data(body)), let name = object.name else {
                 respond(context, 400, status(400, "BadRequest", "body is not an object with a name"))
