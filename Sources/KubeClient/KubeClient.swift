@@ -107,7 +107,14 @@ public final class KubeClient: Sendable {
                 do {
                     connection = try await pool.acquire()
                 } catch {
-                    throw factory.classify(error)
+                    let classified = factory.classify(error)
+                    if method == .GET, !droppedGETRetried, factory.isClosedDuringSetup(classified) {
+                        droppedGETRetried = true
+                        logger.debug("\(description): connection closed during setup; retrying once")
+                        try await Task.sleep(for: Self.droppedGETPause)
+                        continue
+                    }
+                    throw classified
                 }
                 let response: RawResponse
                 do {

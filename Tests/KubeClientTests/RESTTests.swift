@@ -94,6 +94,25 @@ struct RESTTests {
         }
     }
 
+    @Test("a GET whose connection is cut during the TLS handshake is retried once; a POST is not")
+    func getCutDuringHandshakeIsRetriedOnce() async throws {
+        let fixture = try await Fixture.start()
+        defer { Task { await fixture.stop() } }
+        try await withTestDeadline {
+            fixture.server.state.withLock { $0.connectionsToDrop = 1 }
+            let version = try await fixture.client.serverVersion()
+            #expect(version["gitVersion"]?.string == "v1.30.0-fixture")
+            await fixture.client.pool.drain()
+            fixture.server.state.withLock { $0.connectionsToDrop = 1 }
+            do {
+                _ = try await fixture.client.perform(.POST, "/drop-first", body: Data("{}".utf8), contentType: "application/json")
+                Issue.record("a POST whose connection was cut must not be retried")
+            } catch let error as KubeError {
+                guard case .transport = error else { Issue.record("expected a transport error, got \(error)"); return }
+            }
+        }
+    }
+
     @Test("a wrong token is reported as 401 with a hint")
     func unauthorized() async throws {
         let fixture = try await Fixture.start(token: "good-token", userYAML: "    token: wrong")

@@ -40,27 +40,39 @@ final class ConnectionFactory: Sendable {
         }
         do {
             if let proxy = config.proxy {
-                let done = channel.eventLoop.makePromise(of: Void.self)
-                try await channel.eventLoop.submit {
-                    try channel.pipeline.syncOperations.addHandler(ProxyConnectHandler(targetHost: server.host, targetPort: server.port, authorization: proxy.authorization, done: done))
-                }.get()
-                try await done.futureResult.get()
+                try await Self.awaitSetup(on: channel) { done in
+                    [ProxyConnectHandler(targetHost: server.host, targetPort: server.port, authorization: proxy.authorization, done: done)]
+                }
             }
             if server.useTLS {
                 let context = try await contexts.context(for: config.tls, identity: try await authenticator.clientIdentity())
                 let hostname = sniName()
-                let done = channel.eventLoop.makePromise(of: Void.self)
-                try await channel.eventLoop.submit {
-                    let handler = try NIOSSLClientHandler(context: context, serverHostname: hostname)
-                    try channel.pipeline.syncOperations.addHandlers([handler, TLSHandshakeWaiter(done: done)])
-                }.get()
-                try await done.futureResult.get()
+                try await Self.awaitSetup(on: channel) { done in
+                    [try NIOSSLClientHandler(context: context, serverHostname: hostname), TLSHandshakeWaiter(done: done)]
+                }
             }
             return channel
         } catch {
             try? await channel.close()
             throw classify(error)
         }
+    }
+
+    /// Adds the handlers `make` builds around a promise they complete when their step is done
+    /// (proxy CONNECT answered, TLS handshake finished), and waits for it. The promise is failed
+    /// if the handlers cannot even be added — the server may have closed the connection already —
+    /// so it never goes unfulfilled.
+    private static func awaitSetup(on channel: any Channel,
+                                   _ make: @escaping @Sendable (EventLoopPromise<Void>) throws -> [any ChannelHandler]) async throws {
+        try await channel.eventLoop.flatSubmit {
+            let done = channel.eventLoop.makePromise(of: Void.self)
+            do {
+                try channel.pipeline.syncOperations.addHandlers(try make(done))
+            } catch {
+                done.fail(error)
+            }
+            return done.futureResult
+        }.get()
     }
 
     /// SNI must be a DNS name; for an IP server NIOSSL verifies the certificate against the peer address instead.
@@ -71,11 +83,37 @@ final class ConnectionFactory: Sendable {
         return isIP ? nil : host
     }
 
+    /// The reason of a connection the server closed before answering anything.
+    var closedDuringSetup: String {
+        "connection closed during setup (the server may have rejected the client certificate, or it is not a \(config.server.useTLS ? "TLS" : "plain HTTP") endpoint)"
+    }
+
+    /// Whether `error` (as thrown by `connect`) is a connection the server closed during setup.
+    func isClosedDuringSetup(_ error: any Error) -> Bool {
+        if case let KubeError.transport(_, reason) = error { return reason == closedDuringSetup }
+        return false
+    }
+
+    /// A handshake that ended because the peer closed the connection (EOF, unclean shutdown).
+    static func isPeerClosedHandshake(_ error: NIOSSLError) -> Bool {
+        switch error {
+        case .uncleanShutdown:
+            return true
+        case .handshakeFailed(let boring):
+            return "\(boring)".contains("EOF during handshake")
+        default:
+            return false
+        }
+    }
+
     /// Maps NIO's errors to the user-facing ``KubeError`` cases.
     func classify(_ error: any Error) -> any Error {
         if error is KubeError || error is KubeConfigError { return error }
         let server = config.server.description
         if let sslError = error as? NIOSSLError {
+            // The server hung up mid-handshake (overloaded, restarting, not TLS): not a
+            // certificate problem, whatever BoringSSL calls it.
+            if Self.isPeerClosedHandshake(sslError) { return KubeError.transport(server: server, reason: closedDuringSetup) }
             return KubeError.tls(server: server, reason: "\(sslError)", source: config.source)
         }
         if let sslError = error as? BoringSSLError {
@@ -89,7 +127,7 @@ final class ConnectionFactory: Sendable {
             return KubeError.connectionRefused(server: server, source: config.source)
         }
         if error is ConnectionClosedError || (error as? ChannelError) == .ioOnClosedChannel {
-            return KubeError.transport(server: server, reason: "connection closed during setup (the server may have rejected the client certificate, or it is not a \(config.server.useTLS ? "TLS" : "plain HTTP") endpoint)")
+            return KubeError.transport(server: server, reason: closedDuringSetup)
         }
         return KubeError.transport(server: server, reason: oneLine(text))
     }

@@ -24,6 +24,8 @@ final class FixtureAPIServer: Sendable {
         var clientCertificateSeen = false
         /// Methods `/drop-first` has already dropped once.
         var dropped: Set<String> = []
+        /// New connections to close at once, before TLS.
+        var connectionsToDrop = 0
     }
 
     let port: Int
@@ -45,10 +47,14 @@ final class FixtureAPIServer: Sendable {
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
-                let connectionID = state.withLock { state -> Int in
+                let (connectionID, drop) = state.withLock { state -> (Int, Bool) in
                     state.connections += 1
-                    return state.connections
+                    let drop = state.connectionsToDrop > 0
+                    if drop { state.connectionsToDrop -= 1 }
+                    return (state.connections, drop)
                 }
+                // Cut before the TLS handshake: a server that is overloaded or restarting.
+                if drop { return channel.close() }
                 let upgrader = NIOWebSocketServerUpgrader(
                     maxFrameSize: 1 << 24,
                     shouldUpgrade: { channel, head in
