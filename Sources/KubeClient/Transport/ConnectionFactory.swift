@@ -54,20 +54,27 @@ final class ConnectionFactory: Sendable {
             return channel
         } catch {
             try? await channel.close()
+            // A reset while setting up is the server dropping the connection, like an EOF.
+            if let io = error as? IOError, io.errnoCode == ECONNRESET || io.errnoCode == EPIPE {
+                throw KubeError.transport(server: server.description, reason: closedDuringSetup)
+            }
             throw classify(error)
         }
     }
 
     /// Adds the handlers `make` builds around a promise they complete when their step is done
     /// (proxy CONNECT answered, TLS handshake finished), and waits for it. The promise is failed
-    /// if the handlers cannot even be added — the server may have closed the connection already —
-    /// so it never goes unfulfilled.
+    /// if the handlers cannot be added or the channel is no longer active once they are — the
+    /// server may have closed the connection already — so it never goes unfulfilled.
     private static func awaitSetup(on channel: any Channel,
                                    _ make: @escaping @Sendable (EventLoopPromise<Void>) throws -> [any ChannelHandler]) async throws {
         try await channel.eventLoop.flatSubmit {
             let done = channel.eventLoop.makePromise(of: Void.self)
             do {
                 try channel.pipeline.syncOperations.addHandlers(try make(done))
+                // Closed before the handlers came: they will see neither the handshake nor the
+                // close (channelInactive has already passed), so nothing else would end the wait.
+                if !channel.isActive { done.fail(ConnectionClosedError(sawResponse: false)) }
             } catch {
                 done.fail(error)
             }
