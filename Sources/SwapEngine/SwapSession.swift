@@ -64,30 +64,46 @@ public final class SwapSession: Sendable {
 
         var exitCode: Int32 = 0
         var failure: (any Error)?
-        var reloader: LocalReloader?
-        var reloading: Task<Void, Never>?
+        var reloading: Reloading?
         let running = RunningSwap()
         running.guardReport = guardReport
         do {
             try await cancellableStep { try await self.setUp(preflight, running) }
-            if let arguments = options.command, !arguments.isEmpty {
-                let supervisor = ProcessSupervisor(command: LocalCommand(arguments: arguments, environment: running.environment))
-                try await supervisor.start()
-                state.supervisor = supervisor
-                reporter.line("✓ local command started: \(arguments.joined(separator: " "))")
-                if let reload = options.reload {
-                    reloader = try LocalReloader(reload, supervisor: supervisor, reporter: reporter)
-                    reloading = Task { [reloader] in await reloader?.run() }
-                    reporter.line("✓ watching \(reload.paths.map(\.path).joined(separator: ", ")): a change restarts the local command")
-                }
-            }
+            reloading = try await startLocalCommand(running)
             try await cancellableStep { try await self.activate(preflight, running) }
-            exitCode = reloader == nil ? await waitUntilDone() : await waitWhileReloading()
+            exitCode = reloading == nil ? await waitUntilDone() : await waitWhileReloading()
         } catch {
             failure = error
         }
-        reloader?.stop()
-        reloading?.cancel()
+        reloading?.reloader.stop()
+        reloading?.task.cancel()
+        return try await finish(preflight, running, exitCode: exitCode, failure: failure)
+    }
+
+    /// A `--watch` reloader and the task running it.
+    private typealias Reloading = (reloader: LocalReloader, task: Task<Void, Never>)
+
+    /// Starts the user's command, if there is one, with the swap's environment, and with
+    /// `--watch` the reloader that restarts it on changes.
+    private func startLocalCommand(_ running: RunningSwap) async throws -> Reloading? {
+        guard let arguments = options.command, !arguments.isEmpty else { return nil }
+        let supervisor = ProcessSupervisor(command: LocalCommand(arguments: arguments, environment: running.environment))
+        try await supervisor.start()
+        state.supervisor = supervisor
+        reporter.line("✓ local command started: \(arguments.joined(separator: " "))")
+        guard let reload = options.reload else { return nil }
+        let reloader = try LocalReloader(reload, supervisor: supervisor, reporter: reporter)
+        let task = Task { await reloader.run() }
+        reporter.line("✓ watching \(reload.paths.map(\.path).joined(separator: ", ")): a change restarts the local command")
+        return (reloader, task)
+    }
+
+    /// The end of a swap, however it came (the command exited, a signal, a failure): stops the
+    /// local command — at once, or after the proxy is drained when a signal was deferred to keep
+    /// it serving — restores, and returns the exit code or throws the first error.
+    private func finish(_ preflight: SwapPreflight, _ running: RunningSwap, exitCode: Int32, failure: (any Error)?) async throws -> Int32 {
+        var exitCode = exitCode
+        var failure = failure
         var childStatus: ExitStatus?
         let deferredStop = failure == nil ? interrupts.current.deferredSignal.flatMap { signal in state.supervisor.map { (signal, $0) } } : nil
         if deferredStop == nil, let supervisor = state.supervisor {
