@@ -6,18 +6,22 @@ import Musl
 #endif
 
 /// Opens a direct-tcpip channel (the pod connects to remoteHost:remotePort) for an already
-/// connected local fd, then hands both to a `Splice`. Owns the fd until then.
+/// connected local fd, then hands both to a `Splice`. Owns the fd until then. With `replies`,
+/// the fd first gets the reply for the outcome (see ``DirectOpenReplies``).
 final class DirectOpenTask: LoopTask {
     private var fd: Int32
     private let remoteHost: String
     private let remotePort: Int
+    private let replies: DirectOpenReplies?
     private var continuation: CheckedContinuation<Void, any Error>?
     private var done = false
 
-    init(fd: Int32, remoteHost: String, remotePort: Int, continuation: CheckedContinuation<Void, any Error>?) {
+    init(fd: Int32, remoteHost: String, remotePort: Int, replies: DirectOpenReplies? = nil,
+         continuation: CheckedContinuation<Void, any Error>?) {
         self.fd = fd
         self.remoteHost = remoteHost
         self.remotePort = remotePort
+        self.replies = replies
         self.continuation = continuation
     }
 
@@ -30,6 +34,12 @@ final class DirectOpenTask: LoopTask {
         guard loop.mayOpen(self) else { return .idle }
         if let channel = libssh2_channel_direct_tcpip_ex(session, remoteHost, Int32(remotePort), "127.0.0.1", 0) {
             loop.openPending(self, false)
+            // The reply goes out before the splice can write the far end's first bytes. A client
+            // already gone gets no splice: fd -1 makes it close the channel at once.
+            if let replies, !Sockets.sendAll(fd, replies.opened) {
+                close(fd)
+                fd = -1
+            }
             loop.startSplice(channel: channel, fd: fd)
             fd = -1
             done = true
@@ -57,6 +67,7 @@ final class DirectOpenTask: LoopTask {
 
     private func finish(_ error: SSHTunnelError) {
         if fd >= 0 {
+            if let replies { _ = Sockets.sendAll(fd, replies.failed) }
             close(fd)
             fd = -1
         }

@@ -23,6 +23,21 @@ public struct RemoteForward: Sendable, Hashable {
     public let target: ForwardTarget
 }
 
+/// What a direct-tcpip open writes to its local socket once the pod's side is known: a proxy's
+/// reply (SOCKS5, HTTP CONNECT) that must tell the truth about the connection and must come
+/// before any byte from the far end.
+public struct DirectOpenReplies: Sendable, Hashable {
+    /// Written when the channel opened (sshd connected), before the splice starts.
+    public var opened: [UInt8]
+    /// Written when it did not, before the socket is closed.
+    public var failed: [UInt8]
+
+    public init(opened: [UInt8], failed: [UInt8]) {
+        self.opened = opened
+        self.failed = failed
+    }
+}
+
 /// A listener on 127.0.0.1 whose connections are tunnelled to a host:port seen from the pod.
 public struct LocalForward: Sendable, Hashable {
     let id: Int

@@ -80,10 +80,12 @@ public final class SSHSession: Sendable {
 
     /// Tunnels an already connected local socket to remoteHost:remotePort as seen from the pod
     /// (a direct-tcpip channel). Returns once the channel is open; the session owns `localSocket`
-    /// from the call on (closed on failure too).
-    public func openDirect(localSocket: Int32, remoteHost: String, remotePort: Int) async throws {
+    /// from the call on (closed on failure too). `replies`, when given, are written to the
+    /// socket on the I/O thread once the outcome is known: `opened` before any byte of the
+    /// channel, `failed` before the socket is closed.
+    public func openDirect(localSocket: Int32, remoteHost: String, remotePort: Int, replies: DirectOpenReplies? = nil) async throws {
         try await withCheckedThrowingContinuation {
-            loop.submit(.openDirect(fd: localSocket, host: remoteHost, port: remotePort, $0))
+            loop.submit(.openDirect(fd: localSocket, host: remoteHost, port: remotePort, replies: replies, $0))
         }
     }
 

@@ -11,7 +11,7 @@ import Musl
 enum LoopCommand {
     case forwardRemote(bindHost: String, port: Int, target: ForwardTarget, CheckedContinuation<RemoteForward, any Error>)
     case cancelRemote(id: Int, CheckedContinuation<Void, any Error>)
-    case openDirect(fd: Int32, host: String, port: Int, CheckedContinuation<Void, any Error>)
+    case openDirect(fd: Int32, host: String, port: Int, replies: DirectOpenReplies?, CheckedContinuation<Void, any Error>)
     case forwardLocal(port: Int, host: String, remotePort: Int, CheckedContinuation<LocalForward, any Error>)
     case cancelLocal(id: Int)
     case exec(command: String, stdin: Data?, CheckedContinuation<ExecResult, any Error>)
@@ -423,10 +423,10 @@ final class SessionLoop: @unchecked Sendable {
             } else {
                 continuation.resume()
             }
-        case let .openDirect(fd, host, port, continuation):
+        case let .openDirect(fd, host, port, replies, continuation):
             Sockets.setNonBlocking(fd)
             Sockets.setNoDelay(fd)
-            add(DirectOpenTask(fd: fd, remoteHost: host, remotePort: port, continuation: continuation))
+            add(DirectOpenTask(fd: fd, remoteHost: host, remotePort: port, replies: replies, continuation: continuation))
         case let .forwardLocal(port, host, remotePort, continuation):
             do {
                 let (fd, bound) = try Sockets.listenLoopback(port: port)
@@ -450,7 +450,8 @@ final class SessionLoop: @unchecked Sendable {
         switch command {
         case let .forwardRemote(_, _, _, continuation): continuation.resume(throwing: error)
         case let .cancelRemote(_, continuation): continuation.resume()
-        case let .openDirect(fd, _, _, continuation):
+        case let .openDirect(fd, _, _, replies, continuation):
+            if let replies { _ = Sockets.sendAll(fd, replies.failed) }
             close(fd)
             continuation.resume(throwing: error)
         case let .forwardLocal(_, _, _, continuation): continuation.resume(throwing: error)

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import SSHTunnel
 import SystemSupport
 #if canImport(Glibc)
 import Glibc
@@ -12,12 +13,14 @@ import Darwin
 /// requested host — names resolve inside the cluster (`redis.dev.svc`, Service names).
 ///
 /// One listener thread accepts; each connection's handshake runs on its own short-lived
-/// thread; then `connector` takes the socket (the SSH session splices it). Replies are sent
-/// before the tunnel opens: a name the pod cannot resolve shows up as a closed connection, not
-/// a SOCKS error code — the price of handing the socket to the session untouched.
+/// thread; then `connector` takes the socket (the SSH session splices it). The client's reply
+/// (SOCKS5 success or 0x05, `200 Connection established` or `502`) is written by the session
+/// once sshd has connected in the pod or failed to: a Service that is down or a name the
+/// cluster does not know is refused, not a connection that opens and closes at once.
 public final class OutboundProxy: Sendable {
-    /// Takes ownership of the connected client socket and tunnels it to host:port.
-    public typealias Connector = @Sendable (_ socket: Int32, _ host: String, _ port: Int) async throws -> Void
+    /// Takes ownership of the connected client socket and tunnels it to host:port, writing
+    /// `replies.opened` (before any byte from the far end) or `replies.failed` to it.
+    public typealias Connector = @Sendable (_ socket: Int32, _ host: String, _ port: Int, _ replies: DirectOpenReplies) async throws -> Void
 
     /// The port it listens on (127.0.0.1).
     public let port: Int
@@ -80,21 +83,20 @@ public final class OutboundProxy: Sendable {
             return
         }
         Sockets.setReceiveTimeout(client, seconds: 0)
-        let (host, port): (String, Int)
-        switch request {
-        case .socks5(let h, let p), .connect(let h, let p, _), .plainHTTP(let h, let p): (host, port) = (h, p)
-        }
+        let (host, port) = request.destination
         logger.debug("outbound proxy: tunnelling to \(host):\(port)")
         Task {
             do {
-                try await connector(client, host, port)
+                try await connector(client, host, port, request.replies)
             } catch {
                 logger.info("outbound proxy: cannot reach \(host):\(port) from the pod: \(error)")
             }
         }
     }
 
-    /// Reads exactly the handshake's bytes and answers it; `nil` when it is not one we serve.
+    /// Reads exactly the handshake's bytes (answering SOCKS5's method selection and refusing
+    /// what we do not serve); `nil` when it is not one we serve. The answer to the request
+    /// itself is the connector's, once the outcome is known.
     static func handshake(_ fd: Int32) -> ProxyRequest? {
         guard let first = Sockets.peek(fd, atLeast: 1)?.first else { return nil }
         if first == 5 {
@@ -114,7 +116,7 @@ public final class OutboundProxy: Sendable {
                     _ = Sockets.writeAll(fd, ProxyHandshake.socks5Reply(code))
                     return nil
                 case .request(let host, let port, _):
-                    guard Sockets.writeAll(fd, ProxyHandshake.socks5Reply(0)) else { return nil }
+                    // The reply waits for the pod's connect (`ProxyRequest.replies`).
                     return .socks5(host: host, port: port)
                 }
             }
@@ -142,7 +144,6 @@ public final class OutboundProxy: Sendable {
                 _ = Sockets.writeAll(fd, ProxyHandshake.badRequest)
                 return nil
             }
-            guard Sockets.writeAll(fd, ProxyHandshake.connectEstablished) else { return nil }
             return .connect(host: host, port: port, headerLength: head.count)
         case .invalid:
             _ = Sockets.writeAll(fd, ProxyHandshake.badRequest)

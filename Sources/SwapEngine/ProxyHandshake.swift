@@ -1,3 +1,5 @@
+import SSHTunnel
+
 /// The first bytes of a connection to swapdev's outbound proxy, decoded: SOCKS5 (as
 /// `ALL_PROXY=socks5h://…` clients speak it), HTTP `CONNECT`, or a plain-HTTP proxy request
 /// in absolute form (`GET http://svc:8080/path HTTP/1.1`, what `HTTP_PROXY` clients send).
@@ -9,6 +11,29 @@ enum ProxyRequest: Sendable, Hashable {
     /// A plain HTTP request for an absolute URL; nothing is consumed, the request goes to the
     /// server as it is (servers must accept the absolute form, RFC 9112 §3.2.2).
     case plainHTTP(host: String, port: Int)
+
+    /// Where the client wants to go, as the pod will see it.
+    var destination: (host: String, port: Int) {
+        switch self {
+        case .socks5(let host, let port), .connect(let host, let port, _), .plainHTTP(let host, let port): (host, port)
+        }
+    }
+
+    /// The answers the client gets once the pod has tried to connect: success only when it did,
+    /// so a Service that is down or a name the cluster does not know fails like a refused
+    /// connection instead of a connection that opens and closes at once.
+    var replies: DirectOpenReplies {
+        let (host, port) = destination
+        switch self {
+        case .socks5:
+            // 0x05 "connection refused": sshd reports every failed connect alike.
+            return DirectOpenReplies(opened: ProxyHandshake.socks5Reply(0), failed: ProxyHandshake.socks5Reply(0x05))
+        case .connect:
+            return DirectOpenReplies(opened: ProxyHandshake.connectEstablished, failed: ProxyHandshake.badGateway(host: host, port: port))
+        case .plainHTTP:
+            return DirectOpenReplies(opened: [], failed: ProxyHandshake.badGateway(host: host, port: port))
+        }
+    }
 }
 
 /// Parsers for the handshakes, kept apart from sockets so they can be tested byte for byte.
@@ -66,6 +91,12 @@ enum ProxyHandshake {
 
     static let connectEstablished = Array("HTTP/1.1 200 Connection established\r\n\r\n".utf8)
     static let badRequest = Array("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".utf8)
+
+    /// The answer to an HTTP proxy request the pod could not connect for.
+    static func badGateway(host: String, port: Int) -> [UInt8] {
+        let body = "swapdev: the pod cannot connect to \(host):\(port)\n"
+        return Array("HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)".utf8)
+    }
 
     enum HTTPParse: Equatable {
         case needMore

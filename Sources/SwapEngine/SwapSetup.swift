@@ -104,9 +104,9 @@ extension SwapSession {
             }
             environment = ServiceLinkRewrite.rewrite(environment: containerEnvironment, localPorts: localPorts)
             if options.outboundProxy {
-                state.outboundProxy = try OutboundProxy.start(logger: logger) { socket, host, port in
+                state.outboundProxy = try OutboundProxy.start(logger: logger) { socket, host, port, replies in
                     // The current session, so the proxy follows a reconnected tunnel.
-                    try await tunnel.current.openDirect(localSocket: socket, remoteHost: host, remotePort: port)
+                    try await tunnel.current.openDirect(localSocket: socket, remoteHost: host, remotePort: port, replies: replies)
                 }
             }
         }

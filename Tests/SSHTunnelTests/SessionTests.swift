@@ -228,9 +228,40 @@ struct SessionTests {
             try await session.openDirect(localSocket: other[1], remoteHost: "127.0.0.1", remotePort: closedPort)
         }
         close(other[0])
+
+        // With replies (the outbound proxy's SOCKS/CONNECT answers): the outcome's reply comes
+        // first — before the far end's bytes when it opened, alone before EOF when it did not.
+        let replies = DirectOpenReplies(opened: Array("OPENED|".utf8), failed: Array("FAILED".utf8))
+        var opened: [Int32] = [0, 0]
+        _ = socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &opened)
+        try await session.openDirect(localSocket: opened[1], remoteHost: "127.0.0.1", remotePort: echo.port, replies: replies)
+        #expect(write(opened[0], message, message.count) == message.count)
+        shutdown(opened[0], Int32(SHUT_WR))
+        #expect(Self.readToEnd(opened[0]) == Array("OPENED|".utf8) + message)
+        close(opened[0])
+        var refused: [Int32] = [0, 0]
+        _ = socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &refused)
+        await #expect(throws: SSHTunnelError.self) {
+            try await session.openDirect(localSocket: refused[1], remoteHost: "127.0.0.1", remotePort: closedPort, replies: replies)
+        }
+        #expect(Self.readToEnd(refused[0]) == Array("FAILED".utf8))
+        close(refused[0])
         session.cancelForward(local)
         await session.close()
         await proxy.sshd.stop()
+    }
+
+    /// Everything `fd` delivers until EOF (or 10 s of silence).
+    static func readToEnd(_ fd: Int32) -> [UInt8] {
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 1024)
+        while true {
+            let count = read(fd, &buffer, buffer.count)
+            if count <= 0 { return received }
+            received += buffer[0..<count]
+        }
     }
 
     @Test func readFileCopyDirectoryAndExec() async throws {

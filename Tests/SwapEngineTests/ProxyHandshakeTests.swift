@@ -87,13 +87,22 @@ struct OutboundProxyTests {
         }
     }
 
-    func withProxy(_ body: (OutboundProxy, Int, Recorder) throws -> Void) throws {
+    /// A proxy whose connector plays the tunnel: it answers with `replies.opened` and splices
+    /// to the echo server, or — with `reachable: false`, a pod that cannot connect — answers
+    /// `replies.failed` and closes.
+    func withProxy(reachable: Bool = true, _ body: (OutboundProxy, Int, Recorder) throws -> Void) throws {
         let echo = try EchoServer()
         defer { echo.stop() }
         let recorder = Recorder()
-        let proxy = try OutboundProxy.start(logger: Logger(label: "test")) { socket, host, port in
+        let proxy = try OutboundProxy.start(logger: Logger(label: "test")) { socket, host, port, replies in
             recorder.add("\(host):\(port)")
+            guard reachable else {
+                _ = Sockets.writeAll(socket, replies.failed)
+                close(socket)
+                return
+            }
             let upstream = try Sockets.connect(port: echo.port)
+            _ = Sockets.writeAll(socket, replies.opened)
             Self.splice(socket, upstream)
         }
         defer { proxy.stop() }
@@ -148,6 +157,33 @@ struct OutboundProxyTests {
             #expect(Sockets.writeAll(fd, Array(request.utf8)))
             #expect(readAll(fd) == "hello " + request)
             #expect(recorder.all == ["web:\(echoPort)"])
+        }
+    }
+
+    /// A destination the pod cannot reach is refused in each protocol's own words, after the
+    /// handshake — not accepted and then closed.
+    @Test func anUnreachableDestinationIsRefused() throws {
+        try withProxy(reachable: false) { proxy, echoPort, recorder in
+            let socks = try Sockets.connect(port: proxy.port)
+            defer { close(socks) }
+            #expect(Sockets.writeAll(socks, [5, 1, 0]))
+            #expect(Sockets.readExact(socks, 2) == [5, 0])
+            let name = Array("down.dev.svc".utf8)
+            #expect(Sockets.writeAll(socks, [5, 1, 0, 3, UInt8(name.count)] + name + [UInt8(echoPort >> 8), UInt8(echoPort & 0xff)]))
+            #expect(readAll(socks).utf8.map { $0 } == ProxyHandshake.socks5Reply(0x05))
+
+            let connect = try Sockets.connect(port: proxy.port)
+            defer { close(connect) }
+            #expect(Sockets.writeAll(connect, Array("CONNECT down.dev:\(echoPort) HTTP/1.1\r\nHost: down.dev\r\n\r\n".utf8)))
+            let reply = readAll(connect)
+            #expect(reply.hasPrefix("HTTP/1.1 502 Bad Gateway\r\n"), "\(reply)")
+            #expect(reply.hasSuffix("swapdev: the pod cannot connect to down.dev:\(echoPort)\n"))
+
+            let plain = try Sockets.connect(port: proxy.port)
+            defer { close(plain) }
+            #expect(Sockets.writeAll(plain, Array("GET http://down:\(echoPort)/ HTTP/1.1\r\nHost: down\r\n\r\n".utf8)))
+            #expect(readAll(plain).hasPrefix("HTTP/1.1 502 Bad Gateway\r\n"))
+            #expect(recorder.all.count == 3)
         }
     }
 
