@@ -143,15 +143,7 @@ public struct SwapRecord: Sendable, Hashable {
         return "\(user)@\(ProcessInfo.processInfo.hostName)"
     }
 
-    static func format(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.string(from: date)
-    }
+    static func format(_ date: Date) -> String { RFC3339.string(from: date) }
 
-    static func parse(_ text: String) -> Date? {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.date(from: text)
-    }
+    static func parse(_ text: String) -> Date? { RFC3339.date(from: text) }
 }

@@ -122,10 +122,4 @@ func oneLine(_ text: String) -> String {
 }
 
 /// RFC 3339 with or without fractional seconds.
-func parseRFC3339(_ text: String) -> Date? {
-    let plain = ISO8601DateFormatter()
-    if let date = plain.date(from: text) { return date }
-    let fractional = ISO8601DateFormatter()
-    fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-    return fractional.date(from: text)
-}
+func parseRFC3339(_ text: String) -> Date? { RFC3339.date(from: text) }

@@ -35,13 +35,12 @@ public struct SwapStatusEntry: Sendable, Hashable {
             "owner": .string(owner), "swapID": .string(swapID), "proxyPod": .string(proxyPod),
             "health": .string(health.rawValue), "detail": .string(detail),
         ]
-        let formatter = ISO8601DateFormatter()
         if let startedAt {
-            value["startedAt"] = .string(formatter.string(from: startedAt))
+            value["startedAt"] = .string(RFC3339.string(from: startedAt))
             value["ageSeconds"] = .int(Int64(max(0, now.timeIntervalSince(startedAt))))
         }
         if let heartbeat {
-            value["heartbeat"] = .string(formatter.string(from: heartbeat))
+            value["heartbeat"] = .string(RFC3339.string(from: heartbeat))
             value["heartbeatAgeSeconds"] = .int(Int64(max(0, now.timeIntervalSince(heartbeat))))
         }
         return value
