@@ -87,9 +87,10 @@ public final class KubeClient: Sendable {
     }
 
     /// Sends a request and reads the whole response, retrying once on a stale pooled connection,
-    /// once when a GET's fresh connection was closed before any response (as client-go retries
-    /// GETs on a reset or EOF: a server under load or restarting drops connections, and a GET
-    /// may safely be sent again), and once after a 401 when the credentials can be refreshed
+    /// once when a new connection is closed during setup (nothing was sent: any method may go
+    /// again), once when a GET's fresh connection was closed before any response (as client-go
+    /// retries GETs on a reset or EOF: a server under load or restarting drops connections, and a
+    /// GET may safely be sent again), and once after a 401 when the credentials can be refreshed
     /// (exec plugin, token file).
     func perform(
         _ method: HTTPMethod, _ path: String, query: [(String, String)] = [], body: Data? = nil,
@@ -100,6 +101,7 @@ public final class KubeClient: Sendable {
             var refreshed = false
             var staleRetried = false
             var droppedGETRetried = false
+            var droppedSetupRetried = false
             while true {
                 let sendsBody = body != nil || [.POST, .PUT, .PATCH].contains(method)
                 let head = try await makeHead(method: method, path: path, query: query, contentType: contentType, bodyLength: sendsBody ? (body?.count ?? 0) : nil, accept: accept)
@@ -108,8 +110,9 @@ public final class KubeClient: Sendable {
                     connection = try await pool.acquire()
                 } catch {
                     let classified = factory.classify(error)
-                    if method == .GET, !droppedGETRetried, factory.isClosedDuringSetup(classified) {
-                        droppedGETRetried = true
+                    // Nothing was sent yet, so any method may go again.
+                    if !droppedSetupRetried, factory.isClosedDuringSetup(classified) {
+                        droppedSetupRetried = true
                         logger.debug("\(description): connection closed during setup; retrying once")
                         try await Task.sleep(for: Self.droppedGETPause)
                         continue
@@ -128,6 +131,11 @@ public final class KubeClient: Sendable {
                     logger.debug("\(description): connection closed before a response; retrying once")
                     try await Task.sleep(for: Self.droppedGETPause)
                     continue
+                } catch let closed as ConnectionClosedError where !closed.sawResponse {
+                    // The request may have reached the server: not sent again, and not called a
+                    // setup failure either.
+                    throw KubeError.transport(server: config.server.description,
+                                              reason: "the server closed the connection without answering \(description)")
                 } catch {
                     throw factory.classify(error)
                 }

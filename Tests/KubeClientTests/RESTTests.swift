@@ -89,13 +89,16 @@ struct RESTTests {
                 _ = try await fixture.client.perform(.POST, "/drop-first", body: Data("{}".utf8), contentType: "application/json")
                 Issue.record("a dropped POST must not be retried")
             } catch let error as KubeError {
-                guard case .transport = error else { Issue.record("expected a transport error, got \(error)"); return }
+                guard case .transport(_, let reason) = error else { Issue.record("expected a transport error, got \(error)"); return }
+                #expect(reason == "the server closed the connection without answering POST /drop-first")
             }
         }
     }
 
-    @Test("a GET whose connection is cut during the TLS handshake is retried once; a POST is not")
-    func getCutDuringHandshakeIsRetriedOnce() async throws {
+    /// A connection cut during the TLS handshake carried no request yet: any method is sent
+    /// again once; a second cut is reported.
+    @Test("a request whose connection is cut during the TLS handshake is retried once, whatever its method")
+    func requestCutDuringHandshakeIsRetriedOnce() async throws {
         let fixture = try await Fixture.start()
         defer { Task { await fixture.stop() } }
         try await withTestDeadline {
@@ -104,11 +107,16 @@ struct RESTTests {
             #expect(version["gitVersion"]?.string == "v1.30.0-fixture")
             await fixture.client.pool.drain()
             fixture.server.state.withLock { $0.connectionsToDrop = 1 }
+            let created = try await fixture.client.create(.configMaps, object: ["apiVersion": "v1", "kind": "ConfigMap", "metadata": ["name": "after-cut"]])
+            #expect(created.name == "after-cut")
+            await fixture.client.pool.drain()
+            fixture.server.state.withLock { $0.connectionsToDrop = 2 }
             do {
-                _ = try await fixture.client.perform(.POST, "/drop-first", body: Data("{}".utf8), contentType: "application/json")
-                Issue.record("a POST whose connection was cut must not be retried")
+                _ = try await fixture.client.serverVersion()
+                Issue.record("two cuts in a row must be reported")
             } catch let error as KubeError {
-                guard case .transport = error else { Issue.record("expected a transport error, got \(error)"); return }
+                guard case .transport(_, let reason) = error else { Issue.record("expected a transport error, got \(error)"); return }
+                #expect(reason.contains("connection closed during setup"))
             }
         }
     }
