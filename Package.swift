@@ -3,7 +3,7 @@ import PackageDescription
 
 // One library target per concern; the `swapdev` executable stays a thin shell over them.
 //
-//   SystemSupport    the shared lock box (Locked) and posix_spawn's close-from action; depends on nothing
+//   SystemSupport    the shared lock box (Locked), posix_spawn's close-from action, whole socket writes; depends on nothing
 //   KubeModel        JSON objects, Status errors, resources, channel frames (shared by client and sandbox)
 //   KubeEnvironment  the kubelet's container-environment rules (shared by swap engine and sandbox)
 //   KubeClient       kubeconfig, auth, REST, watch, exec, port-forward, logs
@@ -135,7 +135,7 @@ let package = Package(
         .testTarget(name: "LocalProcessTests", dependencies: ["LocalProcess"], swiftSettings: swiftSettings),
         .testTarget(name: "SyncCoreTests", dependencies: ["SyncCore"], swiftSettings: swiftSettings),
         .testTarget(name: "DevLoopTests", dependencies: ["DevLoop", "KubeModel", "SwapdevTesting"], swiftSettings: swiftSettings),
-        .testTarget(name: "SwapEngineTests", dependencies: ["SwapEngine", "SwapdevTesting", "KubeClient"], swiftSettings: swiftSettings),
+        .testTarget(name: "SwapEngineTests", dependencies: ["SwapEngine", "SwapdevTesting", "KubeClient", "SystemSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "SwapSafetyTests", dependencies: ["SwapEngine", "SwapPlan", "KubeModel", "SwapdevTesting", "KubeClient"], swiftSettings: swiftSettings),
     ]
 )

@@ -1,4 +1,5 @@
 import CLibSSH2
+import SystemSupport
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -36,7 +37,7 @@ final class DirectOpenTask: LoopTask {
             loop.openPending(self, false)
             // The reply goes out before the splice can write the far end's first bytes. A client
             // already gone gets no splice: fd -1 makes it close the channel at once.
-            if let replies, !Sockets.sendAll(fd, replies.opened) {
+            if let replies, !SocketWrites.sendAll(fd, replies.opened) {
                 close(fd)
                 fd = -1
             }
@@ -67,7 +68,7 @@ final class DirectOpenTask: LoopTask {
 
     private func finish(_ error: SSHTunnelError) {
         if fd >= 0 {
-            if let replies { _ = Sockets.sendAll(fd, replies.failed) }
+            if let replies { _ = SocketWrites.sendAll(fd, replies.failed) }
             close(fd)
             fd = -1
         }

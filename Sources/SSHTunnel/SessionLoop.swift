@@ -451,7 +451,7 @@ final class SessionLoop: @unchecked Sendable {
         case let .forwardRemote(_, _, _, continuation): continuation.resume(throwing: error)
         case let .cancelRemote(_, continuation): continuation.resume()
         case let .openDirect(fd, _, _, replies, continuation):
-            if let replies { _ = Sockets.sendAll(fd, replies.failed) }
+            if let replies { _ = SocketWrites.sendAll(fd, replies.failed) }
             close(fd)
             continuation.resume(throwing: error)
         case let .forwardLocal(_, _, _, continuation): continuation.resume(throwing: error)

@@ -32,26 +32,6 @@ enum Sockets {
         if flags >= 0 { _ = fcntl(fd, F_SETFD, flags | FD_CLOEXEC) }
     }
 
-    /// Writes a short message (a proxy's reply) to a possibly non-blocking socket, waiting at
-    /// most a second for room; `false` when the peer is gone or never made room. Only for a few
-    /// bytes on the I/O thread: a fresh socket's buffer takes them at once.
-    static func sendAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
-        var offset = 0
-        while offset < bytes.count {
-            let sent = bytes[offset...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if sent > 0 {
-                offset += sent
-                continue
-            }
-            guard sent < 0, errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK else { return false }
-            if errno != EINTR {
-                var ready = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-                guard poll(&ready, 1, 1000) > 0 else { return false }
-            }
-        }
-        return true
-    }
-
     /// TCP_NODELAY on TCP sockets; a no-op (ignored error) on AF_UNIX.
     static func setNoDelay(_ fd: Int32) {
         var one: Int32 = 1

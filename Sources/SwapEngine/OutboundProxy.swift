@@ -102,10 +102,10 @@ public final class OutboundProxy: Sendable {
         if first == 5 {
             guard let head = Sockets.readExact(fd, 2), let methods = Sockets.readExact(fd, Int(head[1])) else { return nil }
             guard ProxyHandshake.socks5AcceptsNoAuth(head + methods) else {
-                _ = Sockets.writeAll(fd, [5, 0xff])
+                _ = SocketWrites.sendAll(fd, [5, 0xff])
                 return nil
             }
-            guard Sockets.writeAll(fd, [5, 0]) else { return nil }
+            guard SocketWrites.sendAll(fd, [5, 0]) else { return nil }
             var request: [UInt8] = []
             while true {
                 switch ProxyHandshake.parseSocks5Request(request) {
@@ -113,7 +113,7 @@ public final class OutboundProxy: Sendable {
                     guard let byte = Sockets.readExact(fd, 1) else { return nil }
                     request += byte
                 case .refuse(let code):
-                    _ = Sockets.writeAll(fd, ProxyHandshake.socks5Reply(code))
+                    _ = SocketWrites.sendAll(fd, ProxyHandshake.socks5Reply(code))
                     return nil
                 case .request(let host, let port, _):
                     // The reply waits for the pod's connect (`ProxyRequest.replies`).
@@ -141,12 +141,12 @@ public final class OutboundProxy: Sendable {
                 if head.count >= 4, head.suffix(4).elementsEqual(Array("\r\n\r\n".utf8)) { break }
             }
             guard case .request(.connect(let host, let port, _)) = ProxyHandshake.parseHTTP(head) else {
-                _ = Sockets.writeAll(fd, ProxyHandshake.badRequest)
+                _ = SocketWrites.sendAll(fd, ProxyHandshake.badRequest)
                 return nil
             }
             return .connect(host: host, port: port, headerLength: head.count)
         case .invalid:
-            _ = Sockets.writeAll(fd, ProxyHandshake.badRequest)
+            _ = SocketWrites.sendAll(fd, ProxyHandshake.badRequest)
             return nil
         }
     }

@@ -98,16 +98,4 @@ enum Sockets {
             return Array(buffer[0..<result])
         }
     }
-
-    /// Writes all of `bytes`; `false` on error.
-    static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
-        var done = 0
-        while done < bytes.count {
-            let result = bytes.withUnsafeBytes { send(fd, $0.baseAddress.map { $0 + done }, bytes.count - done, Int32(MSG_NOSIGNAL)) }
-            if result < 0 && errno == EINTR { continue }
-            guard result > 0 else { return false }
-            done += result
-        }
-        return true
-    }
 }

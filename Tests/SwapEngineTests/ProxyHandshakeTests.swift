@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import SystemSupport
 import Testing
 @testable import SwapEngine
 
@@ -57,7 +58,7 @@ struct OutboundProxyTests {
                     Thread {
                         var buffer = [UInt8](repeating: 0, count: 4096)
                         let count = recv(client, &buffer, 4096, 0)
-                        if count > 0 { _ = Sockets.writeAll(client, Array("hello ".utf8) + buffer[0..<count]) }
+                        if count > 0 { _ = SocketWrites.sendAll(client, Array("hello ".utf8) + buffer[0..<count]) }
                         close(client)
                     }.start()
                 }
@@ -81,7 +82,7 @@ struct OutboundProxyTests {
                 while true {
                     let count = recv(from, &buffer, 4096, 0)
                     if count <= 0 { shutdown(to, Int32(SHUT_WR)); return }
-                    if !Sockets.writeAll(to, Array(buffer[0..<count])) { return }
+                    if !SocketWrites.sendAll(to, Array(buffer[0..<count])) { return }
                 }
             }.start()
         }
@@ -97,12 +98,12 @@ struct OutboundProxyTests {
         let proxy = try OutboundProxy.start(logger: Logger(label: "test")) { socket, host, port, replies in
             recorder.add("\(host):\(port)")
             guard reachable else {
-                _ = Sockets.writeAll(socket, replies.failed)
+                _ = SocketWrites.sendAll(socket, replies.failed)
                 close(socket)
                 return
             }
             let upstream = try Sockets.connect(port: echo.port)
-            _ = Sockets.writeAll(socket, replies.opened)
+            _ = SocketWrites.sendAll(socket, replies.opened)
             Self.splice(socket, upstream)
         }
         defer { proxy.stop() }
@@ -121,16 +122,23 @@ struct OutboundProxyTests {
         return String(decoding: result, as: UTF8.self)
     }
 
+    /// Connects to the proxy, does SOCKS5's no-auth greeting and sends a CONNECT to host:port by
+    /// name; the reply is the caller's to read.
+    func socks5Request(_ proxy: OutboundProxy, host: String, port: Int) throws -> Int32 {
+        let fd = try Sockets.connect(port: proxy.port)
+        #expect(SocketWrites.sendAll(fd, [5, 1, 0]))
+        #expect(Sockets.readExact(fd, 2) == [5, 0])
+        let name = Array(host.utf8)
+        #expect(SocketWrites.sendAll(fd, [5, 1, 0, 3, UInt8(name.count)] + name + [UInt8(port >> 8), UInt8(port & 0xff)]))
+        return fd
+    }
+
     @Test func socks5WithHostname() throws {
         try withProxy { proxy, echoPort, recorder in
-            let fd = try Sockets.connect(port: proxy.port)
+            let fd = try socks5Request(proxy, host: "web.dev.svc", port: echoPort)
             defer { close(fd) }
-            #expect(Sockets.writeAll(fd, [5, 1, 0]))
-            #expect(Sockets.readExact(fd, 2) == [5, 0])
-            let name = Array("web.dev.svc".utf8)
-            #expect(Sockets.writeAll(fd, [5, 1, 0, 3, UInt8(name.count)] + name + [UInt8(echoPort >> 8), UInt8(echoPort & 0xff)]))
             #expect(Sockets.readExact(fd, 10) == ProxyHandshake.socks5Reply(0))
-            #expect(Sockets.writeAll(fd, Array("ping\n".utf8)))
+            #expect(SocketWrites.sendAll(fd, Array("ping\n".utf8)))
             #expect(readAll(fd) == "hello ping\n")
             #expect(recorder.all == ["web.dev.svc:\(echoPort)"])
         }
@@ -140,10 +148,10 @@ struct OutboundProxyTests {
         try withProxy { proxy, echoPort, recorder in
             let fd = try Sockets.connect(port: proxy.port)
             defer { close(fd) }
-            #expect(Sockets.writeAll(fd, Array("CONNECT api.dev:\(echoPort) HTTP/1.1\r\nHost: api.dev\r\n\r\n".utf8)))
+            #expect(SocketWrites.sendAll(fd, Array("CONNECT api.dev:\(echoPort) HTTP/1.1\r\nHost: api.dev\r\n\r\n".utf8)))
             let reply = Sockets.readExact(fd, ProxyHandshake.connectEstablished.count)
             #expect(reply == ProxyHandshake.connectEstablished)
-            #expect(Sockets.writeAll(fd, Array("tls-bytes".utf8)))
+            #expect(SocketWrites.sendAll(fd, Array("tls-bytes".utf8)))
             #expect(readAll(fd) == "hello tls-bytes")
             #expect(recorder.all == ["api.dev:\(echoPort)"])
         }
@@ -154,7 +162,7 @@ struct OutboundProxyTests {
             let fd = try Sockets.connect(port: proxy.port)
             defer { close(fd) }
             let request = "GET http://web:\(echoPort)/x HTTP/1.1\r\nHost: web\r\n\r\n"
-            #expect(Sockets.writeAll(fd, Array(request.utf8)))
+            #expect(SocketWrites.sendAll(fd, Array(request.utf8)))
             #expect(readAll(fd) == "hello " + request)
             #expect(recorder.all == ["web:\(echoPort)"])
         }
@@ -164,24 +172,20 @@ struct OutboundProxyTests {
     /// handshake — not accepted and then closed.
     @Test func anUnreachableDestinationIsRefused() throws {
         try withProxy(reachable: false) { proxy, echoPort, recorder in
-            let socks = try Sockets.connect(port: proxy.port)
+            let socks = try socks5Request(proxy, host: "down.dev.svc", port: echoPort)
             defer { close(socks) }
-            #expect(Sockets.writeAll(socks, [5, 1, 0]))
-            #expect(Sockets.readExact(socks, 2) == [5, 0])
-            let name = Array("down.dev.svc".utf8)
-            #expect(Sockets.writeAll(socks, [5, 1, 0, 3, UInt8(name.count)] + name + [UInt8(echoPort >> 8), UInt8(echoPort & 0xff)]))
             #expect(readAll(socks).utf8.map { $0 } == ProxyHandshake.socks5Reply(0x05))
 
             let connect = try Sockets.connect(port: proxy.port)
             defer { close(connect) }
-            #expect(Sockets.writeAll(connect, Array("CONNECT down.dev:\(echoPort) HTTP/1.1\r\nHost: down.dev\r\n\r\n".utf8)))
+            #expect(SocketWrites.sendAll(connect, Array("CONNECT down.dev:\(echoPort) HTTP/1.1\r\nHost: down.dev\r\n\r\n".utf8)))
             let reply = readAll(connect)
             #expect(reply.hasPrefix("HTTP/1.1 502 Bad Gateway\r\n"), "\(reply)")
             #expect(reply.hasSuffix("swapdev: the pod cannot connect to down.dev:\(echoPort)\n"))
 
             let plain = try Sockets.connect(port: proxy.port)
             defer { close(plain) }
-            #expect(Sockets.writeAll(plain, Array("GET http://down:\(echoPort)/ HTTP/1.1\r\nHost: down\r\n\r\n".utf8)))
+            #expect(SocketWrites.sendAll(plain, Array("GET http://down:\(echoPort)/ HTTP/1.1\r\nHost: down\r\n\r\n".utf8)))
             #expect(readAll(plain).hasPrefix("HTTP/1.1 502 Bad Gateway\r\n"))
             #expect(recorder.all.count == 3)
         }
