@@ -114,7 +114,7 @@ public final class KubeClient: Sendable {
                     if !droppedSetupRetried, factory.isClosedDuringSetup(classified) {
                         droppedSetupRetried = true
                         logger.debug("\(description): connection closed during setup; retrying once")
-                        try await Task.sleep(for: Self.droppedGETPause)
+                        try await Task.sleep(for: Self.droppedConnectionPause)
                         continue
                     }
                     throw classified
@@ -129,7 +129,7 @@ public final class KubeClient: Sendable {
                 } catch let closed as ConnectionClosedError where method == .GET && !closed.sawResponse && !droppedGETRetried {
                     droppedGETRetried = true
                     logger.debug("\(description): connection closed before a response; retrying once")
-                    try await Task.sleep(for: Self.droppedGETPause)
+                    try await Task.sleep(for: Self.droppedConnectionPause)
                     continue
                 } catch let closed as ConnectionClosedError where !closed.sawResponse {
                     // The request may have reached the server: not sent again, and not called a
@@ -151,9 +151,9 @@ public final class KubeClient: Sendable {
         }
     }
 
-    /// The pause before a GET dropped on a fresh connection is sent again (client-go waits 1 s;
-    /// the request deadline still bounds the whole).
-    static let droppedGETPause: Duration = .milliseconds(250)
+    /// The pause before a request whose fresh connection was dropped is sent again (client-go
+    /// waits 1 s; the request deadline still bounds the whole).
+    static let droppedConnectionPause: Duration = .milliseconds(250)
 
     /// One request/response on `connection`; returns the connection to the pool when it may be reused.
     private func exchange(_ connection: HTTPConnection, head: HTTPRequestHead, body: Data?) async throws -> RawResponse {

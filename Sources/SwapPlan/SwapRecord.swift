@@ -66,7 +66,7 @@ public struct SwapRecord: Sendable, Hashable {
     /// The first six characters of the id, used in object names.
     public var shortID: String { String(id.prefix(6)) }
 
-    public var startedAtText: String { Self.format(startedAt) }
+    public var startedAtText: String { RFC3339.string(from: startedAt) }
 
     /// The annotations this record is stored as.
     public var annotations: [String: String] {
@@ -75,8 +75,8 @@ public struct SwapRecord: Sendable, Hashable {
             Key.originalReplicas: String(originalReplicas),
             Key.container: container,
             Key.owner: owner,
-            Key.startedAt: Self.format(startedAt),
-            Key.heartbeat: Self.format(heartbeat),
+            Key.startedAt: RFC3339.string(from: startedAt),
+            Key.heartbeat: RFC3339.string(from: heartbeat),
             Key.proxyPod: proxyPod,
         ]
         if let specFingerprint { result[Key.specFingerprint] = specFingerprint }
@@ -97,13 +97,13 @@ public struct SwapRecord: Sendable, Hashable {
             throw .malformedRecord(deployment: name, annotation: Key.originalReplicas, value: replicasText)
         }
         let startedText = try required(Key.startedAt)
-        guard let started = Self.parse(startedText) else {
+        guard let started = RFC3339.date(from: startedText) else {
             throw .malformedRecord(deployment: name, annotation: Key.startedAt, value: startedText)
         }
         self.init(
             id: id, originalReplicas: replicas, container: annotations[Key.container] ?? "",
             owner: annotations[Key.owner] ?? "unknown", startedAt: started,
-            heartbeat: annotations[Key.heartbeat].flatMap(Self.parse),
+            heartbeat: annotations[Key.heartbeat].flatMap { RFC3339.date(from: $0) },
             proxyPod: annotations[Key.proxyPod] ?? "", specFingerprint: annotations[Key.specFingerprint]
         )
     }
@@ -122,7 +122,7 @@ public struct SwapRecord: Sendable, Hashable {
 
     /// A merge patch that refreshes only the heartbeat.
     public static func heartbeatPatch(at date: Date) -> JSONValue {
-        ["metadata": ["annotations": [Key.heartbeat: .string(format(date))]]]
+        ["metadata": ["annotations": [Key.heartbeat: .string(RFC3339.string(from: date))]]]
     }
 
     /// A merge patch that removes every `swapdev.dev/` annotation the Deployment carries
@@ -143,7 +143,5 @@ public struct SwapRecord: Sendable, Hashable {
         return "\(user)@\(ProcessInfo.processInfo.hostName)"
     }
 
-    static func format(_ date: Date) -> String { RFC3339.string(from: date) }
 
-    static func parse(_ text: String) -> Date? { RFC3339.date(from: text) }
 }

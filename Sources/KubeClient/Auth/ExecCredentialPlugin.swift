@@ -98,7 +98,7 @@ public actor ExecCredentialPlugin {
             throw KubeConfigError.execPluginFailed(command: name, reason: "returned neither status.token nor a client certificate", hint: nil)
         }
         if let text = status["expirationTimestamp"]?.string {
-            guard let date = parseRFC3339(text) else {
+            guard let date = RFC3339.date(from: text) else {
                 throw KubeConfigError.execPluginFailed(command: name, reason: "expirationTimestamp \"\(text)\" is not RFC 3339", hint: nil)
             }
             credential.expiration = date
@@ -121,5 +121,3 @@ func oneLine(_ text: String) -> String {
     text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.first { !$0.isEmpty } ?? ""
 }
 
-/// RFC 3339 with or without fractional seconds.
-func parseRFC3339(_ text: String) -> Date? { RFC3339.date(from: text) }
