@@ -66,8 +66,8 @@ public struct SwapRestorer: Sendable {
             case .timedOut(let reason):
                 // Keep going: deleting the proxy still matters; report what is left.
                 remaining.append("original not Ready within the timeout (\(reason))")
-            case .stuck(let state):
-                remaining.append(state.description)
+            case .stuck(let failure):
+                remaining.append(failure.description)
             }
         }
 
@@ -172,7 +172,7 @@ public struct SwapRestorer: Sendable {
         /// The timeout passed; the last reason the Deployment was not Ready.
         case timedOut(String)
         /// The kubelet says a pod cannot start without a change: waiting longer is pointless.
-        case stuck(OriginalPodsState)
+        case stuck(OriginalStartFailure)
     }
 
     /// How often the original's pods are read for a reason to stop waiting (the Deployment
@@ -188,7 +188,7 @@ public struct SwapRestorer: Sendable {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
         var nextPodCheck = clock.now + Self.podCheckInterval
-        var suspect: OriginalPodsState?
+        var suspect: OriginalStartFailure?
         var last = ""
         while clock.now < deadline {
             let object = try? await client.get(.deployments, namespace: namespace, name: deployment)
@@ -202,15 +202,11 @@ public struct SwapRestorer: Sendable {
             if let podSelector, clock.now >= nextPodCheck {
                 nextPodCheck = clock.now + Self.podCheckInterval
                 let pods = (try? await client.list(.pods, namespace: namespace, labelSelector: podSelector).items) ?? []
-                let state = OriginalPodsState.of(pods)
-                if case let .stuck(pod, container, _, _) = state {
-                    if case let .stuck(earlierPod, earlierContainer, _, _)? = suspect, earlierPod == pod, earlierContainer == container {
-                        return .stuck(state)
-                    }
-                    suspect = state
-                } else {
-                    suspect = nil
+                let failure = OriginalStartFailure.first(in: pods)
+                if let failure, let suspect, suspect.pod == failure.pod, suspect.container == failure.container {
+                    return .stuck(failure)
                 }
+                suspect = failure
             }
             try? await Task.sleep(for: .milliseconds(200))
         }

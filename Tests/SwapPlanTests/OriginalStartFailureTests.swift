@@ -3,7 +3,7 @@ import Testing
 @testable import SwapPlan
 
 @Suite("Whether a restore should keep waiting for the original's pods")
-struct OriginalPodsStateTests {
+struct OriginalStartFailureTests {
     static func pod(_ name: String, labels: [String: String] = ["app": "web"], waiting reason: String?,
                     message: String = "", deleting: Bool = false, initContainer: Bool = false) -> JSONValue {
         var pod: JSONValue = ["metadata": ["name": .string(name), "labels": JSONValue(stringMap: labels)], "status": ["phase": "Pending"]]
@@ -17,8 +17,8 @@ struct OriginalPodsStateTests {
     @Test(arguments: ["ImagePullBackOff", "ErrImagePull", "CrashLoopBackOff", "CreateContainerConfigError", "InvalidImageName"])
     func aPodThatCannotStartWithoutAChangeIsStuck(reason: String) {
         let pods = [Self.pod("web-1", waiting: nil), Self.pod("web-2", waiting: reason, message: "Back-off\n  pulling image")]
-        #expect(OriginalPodsState.of(pods) == .stuck(pod: "web-2", container: "app", reason: reason, message: "Back-off pulling image"))
-        let text = OriginalPodsState.of(pods).description
+        #expect(OriginalStartFailure.first(in: pods) == OriginalStartFailure(pod: "web-2", container: "app", reason: reason, message: "Back-off pulling image"))
+        let text = OriginalStartFailure.first(in: pods)?.description ?? ""
         #expect(text.contains("pod web-2, container app: \(reason) (Back-off pulling image)"))
         #expect(text.contains("kubectl describe pod web-2"))
         #expect(!text.contains("\n"))
@@ -26,13 +26,13 @@ struct OriginalPodsStateTests {
 
     @Test(arguments: ["ContainerCreating", "PodInitializing", nil])
     func podsThatAreStartingMayBecomeReady(reason: String?) {
-        #expect(OriginalPodsState.of([Self.pod("web-1", waiting: reason)]) == .mayBecomeReady)
-        #expect(OriginalPodsState.of([]) == .mayBecomeReady)
+        #expect(OriginalStartFailure.first(in: [Self.pod("web-1", waiting: reason)]) == nil)
+        #expect(OriginalStartFailure.first(in: []) == nil)
     }
 
     @Test func anInitContainerThatCannotStartCounts() {
         let pods = [Self.pod("web-1", waiting: "CrashLoopBackOff", initContainer: true)]
-        #expect(OriginalPodsState.of(pods) == .stuck(pod: "web-1", container: "app", reason: "CrashLoopBackOff", message: ""))
+        #expect(OriginalStartFailure.first(in: pods) == OriginalStartFailure(pod: "web-1", container: "app", reason: "CrashLoopBackOff", message: ""))
     }
 
     /// The swap's own proxy carries the template's labels (Services select it) and the swap
@@ -40,6 +40,6 @@ struct OriginalPodsStateTests {
     @Test func theProxyAndPodsBeingDeletedAreNotTheOriginal() {
         let proxy = Self.pod("web-swapdev-abc123", labels: ["app": "web", SwapRecord.swapLabel: "abc123"], waiting: "ImagePullBackOff")
         let leaving = Self.pod("web-old", waiting: "CrashLoopBackOff", deleting: true)
-        #expect(OriginalPodsState.of([proxy, leaving, Self.pod("web-1", waiting: "ContainerCreating")]) == .mayBecomeReady)
+        #expect(OriginalStartFailure.first(in: [proxy, leaving, Self.pod("web-1", waiting: "ContainerCreating")]) == nil)
     }
 }
